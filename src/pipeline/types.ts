@@ -20,6 +20,9 @@ export interface ConnectorOutcome {
   status: ConnectorStatus;
   properties?: Record<string, unknown>;
   reason?: string;
+  /** For a failure: its kind in the fault taxonomy, so a durable runtime can decide to retry. */
+  fault?: import("../errors.js").FaultKind;
+  retryAfterMs?: number;
   /** Klaviyo: whether a Novo Comportamento event was sent (or planned). */
   event?: { metric: string; uniqueId: string; status: "sent" | "planned" };
 }

@@ -1,0 +1,36 @@
+// The Inngest client and the registry of functions served at /api/inngest.
+import { Inngest } from "inngest";
+import { loadConfig } from "./src/config.js";
+import { createSyncProfiles, type RuntimeProvider } from "./src/inngest/functions/sync-profiles.js";
+import { createRuntime, type Runtime } from "./src/runtime.js";
+import { createLogger } from "./src/util/log.js";
+
+export const APP_ID = "fashionai-crm-sync";
+
+/** Local dev server mode only when asked (INNGEST_DEV=1); otherwise the SDK's cloud mode, which needs keys. */
+export function createInngest(env: Record<string, string | undefined> = process.env): Inngest {
+  const dev = env.INNGEST_DEV;
+  return new Inngest({ id: APP_ID, ...(dev !== undefined && dev !== "" && dev !== "0" ? { isDev: true } : {}) });
+}
+
+/**
+ * The runtime for durable runs: built once per process from the environment, with in-process
+ * retries off so that Inngest's retries are the only ones.
+ */
+export function envRuntimeProvider(env: Record<string, string | undefined> = process.env): RuntimeProvider {
+  let runtime: Runtime | undefined;
+  return () => {
+    if (!runtime) {
+      const config = loadConfig(env);
+      runtime = createRuntime(config, { log: createLogger(), retry: { ...config.retry, attempts: 1 } });
+    }
+    return runtime;
+  };
+}
+
+export function createFunctions(inngest: Inngest, provide: RuntimeProvider) {
+  return [createSyncProfiles(inngest, provide)];
+}
+
+export const inngest = createInngest();
+export const functions = createFunctions(inngest, envRuntimeProvider());

@@ -1,0 +1,65 @@
+import { ConfigError } from "../config.js";
+import { redact } from "../util/redact.js";
+import { UsageError } from "./args.js";
+import { SYNC_USAGE, syncCommand, type CommandIo } from "./sync.js";
+
+const USAGE = `fashionai-sync — keeps HubSpot contacts and Klaviyo profiles enriched with Fashion.AI profiles
+
+Usage:
+  ${SYNC_USAGE}
+  fashionai-sync serve [--port N]          serve the Inngest functions at /api/inngest (and GET /healthz)
+  fashionai-sync demo                      sync sample profiles into local sandbox APIs and show the result
+  fashionai-sync help
+
+Exit codes: 0 all synced or not found, 1 some invalid or failed, 2 usage or configuration error.
+Environment: FASHIONAI_APP_TOKEN, HUBSPOT_ACCESS_TOKEN, KLAVIYO_API_KEY (see README.md).`;
+
+type Command = (argv: string[], io: CommandIo) => Promise<number>;
+
+async function loadCommand(name: string): Promise<Command | undefined> {
+  switch (name) {
+    case "sync":
+      return syncCommand;
+    case "serve":
+      return (await import("./serve.js")).serveCommand;
+    case "demo":
+      return (await import("./demo.js")).demoCommand;
+    default:
+      return undefined;
+  }
+}
+
+export async function main(argv: string[], io: CommandIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    io.stdout(USAGE + "\n");
+    return name === undefined ? 2 : 0;
+  }
+  const command = await loadCommand(name);
+  if (!command) {
+    io.stderr(`unknown command "${name}" (run \`fashionai-sync help\` for the list)\n`);
+    return 2;
+  }
+  try {
+    return await command(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      io.stderr(redact(`${err instanceof UsageError ? "usage" : "configuration"} error: ${err.message}`) + "\n");
+      return 2;
+    }
+    io.stderr(redact(`error: ${(err as Error)?.stack ?? String(err)}`) + "\n");
+    return 1;
+  }
+}
+
+const isEntry = process.argv[1] !== undefined && /cli[/\\]main\.[tj]s$|fashionai-sync(\.mjs)?$/.test(process.argv[1]);
+if (isEntry) {
+  const io: CommandIo = {
+    env: process.env,
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+  };
+  main(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,28 @@
+import { createFunctions, createInngest, envRuntimeProvider } from "../../inngest.config.js";
+import { loadConfig } from "../config.js";
+import { checkServeMode, createAppServer } from "../server.js";
+import { createLogger } from "../util/log.js";
+import { UsageError, parse } from "./args.js";
+import type { CommandIo } from "./sync.js";
+
+export async function serveCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(argv, { port: { type: "string" } }, "serve");
+  if (positionals.length) throw new UsageError(`serve: unexpected argument "${positionals[0]}"`);
+  const env = { ...io.env, ...(values.port !== undefined ? { PORT: values.port } : {}) };
+  const config = loadConfig(env);
+  const mode = checkServeMode(env);
+  const log = createLogger({ write: (line) => io.stderr(line + "\n") });
+  const inngest = createInngest(env);
+  const server = createAppServer({ inngest, functions: createFunctions(inngest, envRuntimeProvider(env)), log });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, resolve);
+  });
+  log.info(`serving Inngest functions at http://localhost:${config.port}/api/inngest (${mode} mode); health at /healthz`);
+  await new Promise<void>((resolve) => {
+    const stop = () => server.close(() => resolve());
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  return 0;
+}

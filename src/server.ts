@@ -1,0 +1,57 @@
+import http from "node:http";
+import type { Inngest, InngestFunction } from "inngest";
+import { serve } from "inngest/node";
+import { ConfigError } from "./config.js";
+import type { Logger } from "./util/log.js";
+
+/** Inngest sends step state with each call; batches of 100 events stay far below this. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface AppServerOptions {
+  inngest: Inngest;
+  functions: readonly InngestFunction.Like[];
+  log: Logger;
+}
+
+/**
+ * Production (cloud) mode without a signing key would accept unsigned calls or fail every call;
+ * neither is safe, so the server refuses to start. Local mode is explicit: INNGEST_DEV=1.
+ */
+export function checkServeMode(env: Record<string, string | undefined>): "dev" | "cloud" {
+  const dev = env.INNGEST_DEV;
+  if (dev !== undefined && dev !== "" && dev !== "0") return "dev";
+  if (!env.INNGEST_SIGNING_KEY) {
+    throw new ConfigError("INNGEST_SIGNING_KEY is not set: set it for production, or INNGEST_DEV=1 to serve a local Inngest Dev Server");
+  }
+  return "cloud";
+}
+
+export function createAppServer(opts: AppServerOptions): http.Server {
+  const inngestHandler = serve({ client: opts.inngest, functions: opts.functions, servePath: "/api/inngest" });
+  return http.createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
+      return;
+    }
+    if (path === "/api/inngest") {
+      const length = Number(req.headers["content-length"] ?? 0);
+      if (length > MAX_BODY_BYTES) {
+        res.writeHead(413, { "content-type": "application/json", connection: "close" }).end(JSON.stringify({ error: "body too large" }));
+        req.resume();
+        return;
+      }
+      let seen = 0;
+      req.on("data", (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > MAX_BODY_BYTES) req.destroy();
+      });
+      Promise.resolve(inngestHandler(req, res)).catch((err: unknown) => {
+        opts.log.error("inngest handler failed", { error: (err as Error)?.message });
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+      return;
+    }
+    res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found" }));
+  });
+}
