@@ -19,7 +19,13 @@ export function parse<const O extends OptionsConfig>(argv: string[], options: O,
       args: argv, options, allowPositionals: true, strict: true,
     });
   } catch (err) {
-    const message = (err as Error).message.split("\n")[0]!.replace(/^Unknown option/, "unknown option");
+    // Node's text, first line only, without its advice about `--` (which reads as noise to a CLI user):
+    // "Unknown option '--x'. To specify a positional argument starting with a '-', place it …" → "unknown option '--x'".
+    const message = (err as Error).message.split("\n")[0]!
+      .replace(/\.\s*To specify a positional argument.*$/, "")
+      .replace(/^Unknown option/, "unknown option")
+      .replace(/^Option '/, "option '")
+      .replace(/^option '(--[\w-]+)' argument is ambiguous\.?$/, "option '$1' needs a value (write $1=VALUE if the value starts with '-')");
     throw new UsageError(`${command}: ${message}`, `run \`fashionai-sync help ${command}\``);
   }
 }
