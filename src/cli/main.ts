@@ -1,12 +1,14 @@
 import { ConfigError } from "../config.js";
 import { redact } from "../util/redact.js";
 import { UsageError } from "./args.js";
-import { SYNC_USAGE, syncCommand, type CommandIo } from "./sync.js";
+// Commands load lazily: help and usage errors must not pay for loading the CRM SDKs.
+import type { CommandIo } from "./sync.js";
 
 const USAGE = `fashionai-sync — keeps HubSpot contacts and Klaviyo profiles enriched with Fashion.AI profiles
 
 Usage:
-  ${SYNC_USAGE}
+  fashionai-sync sync <identifier...> [--by email|phone|document|user-profile-id] [--email <crm email>]
+                      [--to hubspot,klaviyo] [--dry-run] [--json]
   fashionai-sync serve [--port N]          serve the Inngest functions at /api/inngest (and GET /healthz)
   fashionai-sync demo                      sync sample profiles into local sandbox APIs and show the result
   fashionai-sync help
@@ -19,7 +21,7 @@ type Command = (argv: string[], io: CommandIo) => Promise<number>;
 async function loadCommand(name: string): Promise<Command | undefined> {
   switch (name) {
     case "sync":
-      return syncCommand;
+      return (await import("./sync.js")).syncCommand;
     case "serve":
       return (await import("./serve.js")).serveCommand;
     case "demo":
@@ -32,7 +34,8 @@ async function loadCommand(name: string): Promise<Command | undefined> {
 export async function main(argv: string[], io: CommandIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    io.stdout(USAGE + "\n");
+    // Asked-for help is output (stdout, exit 0); help shown because the command was missing is an error.
+    (name === undefined ? io.stderr : io.stdout)(USAGE + "\n");
     return name === undefined ? 2 : 0;
   }
   const command = await loadCommand(name);

@@ -6,9 +6,6 @@ import { createLogger } from "../util/log.js";
 import { UsageError, parse, parseBy, parseTo } from "./args.js";
 import { exitCodeFor, printJson, renderReport } from "./output.js";
 
-export const SYNC_USAGE = `fashionai-sync sync <identifier...> [--by email|phone|document|user-profile-id] [--email <crm email>]
-                    [--to hubspot,klaviyo] [--dry-run] [--json]`;
-
 export interface CommandIo {
   env: Record<string, string | undefined>;
   stdout: (s: string) => void;
