@@ -1,4 +1,5 @@
 import http from "node:http";
+import { PassThrough } from "node:stream";
 import type { Inngest, InngestFunction } from "inngest";
 import { serve } from "inngest/node";
 import { ConfigError } from "./config.js";
@@ -35,23 +36,51 @@ export function createAppServer(opts: AppServerOptions): http.Server {
       return;
     }
     if (path === "/api/inngest") {
-      const length = Number(req.headers["content-length"] ?? 0);
-      if (length > MAX_BODY_BYTES) {
+      const tooLarge = () => {
         res.writeHead(413, { "content-type": "application/json", connection: "close" }).end(JSON.stringify({ error: "body too large" }));
+      };
+      if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+        tooLarge();
         req.resume();
         return;
       }
-      let seen = 0;
-      req.on("data", (chunk: Buffer) => {
-        seen += chunk.length;
-        if (seen > MAX_BODY_BYTES) req.destroy();
-      });
-      Promise.resolve(inngestHandler(req, res)).catch((err: unknown) => {
-        opts.log.error("inngest handler failed", { error: (err as Error)?.message });
-        if (!res.headersSent) res.writeHead(500).end();
-      });
+      // The SDK reads the body lazily, after awaiting other work: counting bytes on `req` itself would
+      // switch it to flowing mode and lose the body. Read it (bounded) here and hand the SDK a replay.
+      readBounded(req, MAX_BODY_BYTES)
+        .then((body) => {
+          if (body === undefined) return tooLarge();
+          return inngestHandler(replayRequest(req, body), res);
+        })
+        .catch((err: unknown) => {
+          opts.log.error("inngest handler failed", { error: (err as Error)?.message });
+          if (!res.headersSent) res.writeHead(500).end();
+        });
       return;
     }
     res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found" }));
   });
+}
+
+/** The whole body, or undefined as soon as it passes `limit` (the rest is drained, not kept). */
+function readBounded(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    let chunks: Buffer[] = [];
+    let seen = 0;
+    req.on("data", (chunk: Buffer) => {
+      if (seen > limit) return;
+      seen += chunk.length;
+      if (seen <= limit) return void chunks.push(chunk);
+      chunks = [];
+      resolve(undefined);
+    });
+    req.on("end", () => resolve(seen > limit ? undefined : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+/** A request the SDK can read at its own pace: same method, URL, headers and socket, body replayed. */
+function replayRequest(req: http.IncomingMessage, body: Buffer): http.IncomingMessage {
+  const replay = new PassThrough();
+  replay.end(body);
+  return Object.assign(replay, { headers: req.headers, method: req.method, url: req.url, socket: req.socket }) as unknown as http.IncomingMessage;
 }

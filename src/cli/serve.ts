@@ -9,8 +9,9 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   const { values, positionals } = parse(argv, { port: { type: "string" } }, "serve");
   if (positionals.length) throw new UsageError(`serve: unexpected argument "${positionals[0]}"`);
   const env = { ...io.env, ...(values.port !== undefined ? { PORT: values.port } : {}) };
-  const config = loadConfig(env);
+  // The mode first: without INNGEST_SIGNING_KEY or INNGEST_DEV=1 nothing else matters.
   const mode = checkServeMode(env);
+  const config = loadConfig(env);
   const log = createLogger({ write: (line) => io.stderr(line + "\n") });
   const inngest = createInngest(env);
   const server = createAppServer({ inngest, functions: createFunctions(inngest, envRuntimeProvider(env)), log });
