@@ -11,6 +11,9 @@ import {
   type SandboxServerOptions,
   type VendorStyle,
 } from "./http.js";
+import { HubSpotListStore, type HubSpotList } from "./hubspot-lists.js";
+
+export type { HubSpotList } from "./hubspot-lists.js";
 
 export const DEFAULT_HUBSPOT_TOKEN = "sandbox-hubspot-token";
 export const HUBSPOT_BATCH_LIMIT = 100;
@@ -285,6 +288,7 @@ export class HubSpotSandbox extends SandboxServer {
   private props = new Map<string, HubSpotProperty>();
   private contactsByEmail = new Map<string, HubSpotContact>();
   private nextId = 1001;
+  private readonly listStore = new HubSpotListStore({ property: (n) => this.props.get(n), contacts: () => this.contacts() });
 
   constructor(opts: HubSpotSandboxOptions = {}) {
     const token = opts.accessToken ?? DEFAULT_HUBSPOT_TOKEN;
@@ -310,6 +314,8 @@ export class HubSpotSandbox extends SandboxServer {
     this.route("GET", `${C}/{contactId}`, (c) => this.getContact(c));
     this.route("POST", `${C}/batch/upsert`, (c) => this.batchUpsert(c.body));
     this.route("POST", `${C}/batch/read`, (c) => this.batchRead(c.body));
+
+    this.listStore.register((method, template, handler) => this.route(method, template, handler));
   }
 
   // ------------------------------------------------------------------------------ inspectors
@@ -341,6 +347,26 @@ export class HubSpotSandbox extends SandboxServer {
 
   groupsList(): HubSpotPropertyGroup[] {
     return [...this.groups.values()].map((g) => ({ ...g }));
+  }
+
+  /** Every list (lists v3), with its filters. */
+  lists(): HubSpotList[] {
+    return this.listStore.all();
+  }
+
+  /** The contact list with this exact name. */
+  list(name: string): HubSpotList | undefined {
+    return this.listStore.byName(name);
+  }
+
+  /** Emails of the contacts a list's filter selects now (DYNAMIC membership, evaluated on demand). */
+  listMembers(name: string): string[] {
+    return this.listStore.members(name);
+  }
+
+  /** Seeds a list directly, skipping validation (e.g. one edited by hand in HubSpot). */
+  addList(list: Pick<HubSpotList, "name"> & Partial<HubSpotList>): HubSpotList {
+    return this.listStore.add(list);
   }
 
   // ------------------------------------------------------------------------------ seeding
@@ -393,6 +419,7 @@ export class HubSpotSandbox extends SandboxServer {
     this.props = new Map(defaultProperties().map((p) => [p.name, p]));
     this.contactsByEmail = new Map();
     this.nextId = 1001;
+    this.listStore?.reset();
   }
 
   // ------------------------------------------------------------------------------ properties

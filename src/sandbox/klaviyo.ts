@@ -12,6 +12,9 @@ import {
   type SandboxServerOptions,
   type VendorStyle,
 } from "./http.js";
+import { KlaviyoSegmentStore, type KlaviyoSegment, type SegmentWriteLimits } from "./klaviyo-segments.js";
+
+export type { KlaviyoSegment, SegmentWriteLimits } from "./klaviyo-segments.js";
 
 export const DEFAULT_KLAVIYO_KEY = "sandbox-klaviyo-key";
 export const KLAVIYO_REVISION = "2026-07-15";
@@ -115,6 +118,8 @@ export interface KlaviyoSandboxOptions extends SandboxServerOptions {
   forbiddenKeys?: string[];
   /** Bulk import jobs complete this many ms after creation (default 0: immediately). */
   bulkJobDelayMs?: number;
+  /** Rate limits on segment writes (POST/PATCH /api/segments), e.g. Klaviyo's { perSecond: 1, perMinute: 15, perDay: 100 }. Default: none. */
+  segmentWriteLimits?: SegmentWriteLimits;
 }
 
 type Attrs = Record<string, unknown>;
@@ -360,6 +365,7 @@ export class KlaviyoSandbox extends SandboxServer {
   private eventKeys = new Set<string>();
   private jobs = new Map<string, PendingJob>();
   private seq = 0;
+  private readonly segmentStore = new KlaviyoSegmentStore(() => this.profiles());
 
   constructor(opts: KlaviyoSandboxOptions = {}) {
     const apiKey = opts.apiKey ?? DEFAULT_KLAVIYO_KEY;
@@ -374,6 +380,40 @@ export class KlaviyoSandbox extends SandboxServer {
     this.route("POST", "/api/profile-bulk-import-jobs", (c) => this.createJob(c));
     this.route("GET", "/api/profile-bulk-import-jobs/{id}", (c) => this.getJob(c));
     this.route("GET", "/api/profile-bulk-import-jobs/{id}/import-errors", (c) => this.jobErrors(c));
+    this.segmentStore.register((method, template, handler) => this.route(method, template, handler));
+    if (opts.segmentWriteLimits) this.limitSegmentWrites(opts.segmentWriteLimits);
+  }
+
+  /** Every segment, with its definition. */
+  segments(): KlaviyoSegment[] {
+    return this.segmentStore.all();
+  }
+
+  /** The segment with this exact name. */
+  segment(name: string): KlaviyoSegment | undefined {
+    return this.segmentStore.byName(name);
+  }
+
+  /** Emails of the profiles a segment's definition selects now. */
+  segmentMembers(name: string): string[] {
+    return this.segmentStore.members(name);
+  }
+
+  /** Seeds a segment directly, skipping validation (e.g. one edited by hand in Klaviyo). */
+  addSegment(segment: Pick<KlaviyoSegment, "name" | "definition"> & Partial<KlaviyoSegment>): KlaviyoSegment {
+    return this.segmentStore.add(segment);
+  }
+
+  /** Rate-limits segment writes like Klaviyo (429 with Retry-After past a limit). Returns a remover. */
+  limitSegmentWrites(limits: SegmentWriteLimits): () => void {
+    const removers: Array<() => void> = [];
+    const windows: Array<[number | undefined, number]> = [[limits.perSecond, 1000], [limits.perMinute, 60_000], [limits.perDay, 86_400_000]];
+    for (const method of ["POST", "PATCH"]) {
+      for (const [limit, windowMs] of windows) {
+        if (limit !== undefined) removers.push(this.rateLimit({ limit, windowMs, method, path: "/api/segments" }));
+      }
+    }
+    return () => removers.forEach((r) => r());
   }
 
   // ------------------------------------------------------------------------------ inspectors
@@ -432,6 +472,7 @@ export class KlaviyoSandbox extends SandboxServer {
     this.eventKeys = new Set();
     this.jobs = new Map();
     this.seq = 0;
+    this.segmentStore?.reset();
   }
 
   // ------------------------------------------------------------------------------ internals
