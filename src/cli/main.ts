@@ -9,6 +9,9 @@ const USAGE = `fashionai-sync — keeps HubSpot contacts and Klaviyo profiles en
 Usage:
   fashionai-sync sync <identifier...> [--by email|phone|document|user-profile-id] [--email <crm email>]
                       [--to hubspot,klaviyo] [--dry-run] [--json]
+  fashionai-sync setup [--to hubspot,klaviyo] [--dry-run] [--json] [--cap N] [--scan-klaviyo]
+                                           create or update the HubSpot properties and options, then the
+                                           segments (HubSpot lists, Klaviyo segments); --dry-run shows the plan
   fashionai-sync serve [--port N]          serve the Inngest functions at /api/inngest (and GET /healthz)
   fashionai-sync demo                      sync sample profiles into local sandbox APIs and show the result
   fashionai-sync help
@@ -22,6 +25,8 @@ async function loadCommand(name: string): Promise<Command | undefined> {
   switch (name) {
     case "sync":
       return (await import("./sync.js")).syncCommand;
+    case "setup":
+      return (await import("./setup.js")).setupCommand;
     case "serve":
       return (await import("./serve.js")).serveCommand;
     case "demo":
