@@ -33,6 +33,7 @@ export function noSchemaChanges(): SchemaChanges {
  */
 export class HubSpotSchemaSync {
   private known: Map<string, KnownProperty> | undefined;
+  private optionUpdates: Promise<unknown> = Promise.resolve();
   private readonly definitions: HubSpotPropertyDefinition[];
 
   constructor(
@@ -77,10 +78,7 @@ export class HubSpotSchemaSync {
         name: p.name,
         type: String(p.type),
         fieldType: String(p.fieldType),
-        options: (p.options ?? []).map((o) => ({
-          label: o.label, value: o.value, hidden: o.hidden, ...(o.displayOrder === undefined ? {} : { displayOrder: o.displayOrder }),
-          ...(o.description === undefined ? {} : { description: o.description }),
-        })),
+        options: knownOptions(p.options),
       });
     }
     this.known = known;
@@ -88,7 +86,7 @@ export class HubSpotSchemaSync {
   }
 
   /** Creates what is missing for these options (property name → options needed). */
-  async ensure(needed: Record<string, EnumOption[]>): Promise<SchemaChanges> {
+  async ensure(needed: Record<string, EnumOption[]>, reloaded = false): Promise<SchemaChanges> {
     const changes = noSchemaChanges();
     const known = await this.load(changes);
 
@@ -118,31 +116,55 @@ export class HubSpotSchemaSync {
       }
       const errors = (created as { errors?: Array<{ message?: string }> }).errors ?? [];
       if (errors.length > 0) {
+        // A second refusal after a reload is not a race: stop instead of asking again forever.
+        if (reloaded) {
+          throw new ConfigError(`HubSpot could not create contact properties: ${errors.map((e) => e.message).join("; ")}`);
+        }
         // Usually "already exists" from a concurrent run: reload and check types next time round.
         this.invalidate();
         this.opts.log.warn("HubSpot did not create every property", { errors: errors.map((e) => e.message) });
-        return this.mergeChanges(changes, await this.ensure(needed));
+        return this.mergeChanges(changes, await this.ensure(needed, true));
       }
     }
 
     for (const [name, options] of Object.entries(needed)) {
       const property = known.get(name);
-      if (!property || options.length === 0) continue;
+      if (!property || options.length === 0 || changes.propertiesCreated.includes(name)) continue;
       const have = new Set(property.options.map((o) => o.value));
-      const add = options.filter((o) => !have.has(o.value));
-      if (add.length === 0 || changes.propertiesCreated.includes(name)) continue;
-      // PATCH replaces the whole list, so existing options are sent back unchanged.
-      const next = [...property.options, ...optionInputs(add, property.options.length)];
-      const updated = await this.call(`add options to ${name}`, () =>
-        this.client.crm.properties.coreApi.update("contacts", name, { options: next as never }),
-      );
-      property.options = (updated.options ?? next).map((o) => ({ label: o.label, value: o.value, hidden: o.hidden }));
-      changes.optionsAdded[name] = add.map((o) => o.value);
+      if (options.every((o) => have.has(o.value))) continue;
+      const added = await this.serialized(() => this.addOptions(property, options));
+      if (added.length > 0) changes.optionsAdded[name] = added;
     }
     if (changes.propertiesCreated.length || Object.keys(changes.optionsAdded).length || changes.groupCreated) {
       this.opts.log.info("HubSpot schema updated", { ...changes });
     }
     return changes;
+  }
+
+  /** One option update at a time in this process, so concurrent writes never replace each other's options. */
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.optionUpdates.then(fn);
+    this.optionUpdates = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * PATCH replaces the whole option list, so it starts from HubSpot's current list rather than the
+   * cached one: options another run added meanwhile (and their order and descriptions) are kept.
+   */
+  private async addOptions(property: KnownProperty, options: EnumOption[]): Promise<string[]> {
+    const name = property.name;
+    const current = await this.call(`read ${name}`, () => this.client.crm.properties.coreApi.getByName("contacts", name));
+    property.options = knownOptions(current.options);
+    const have = new Set(property.options.map((o) => o.value));
+    const add = options.filter((o) => !have.has(o.value));
+    if (add.length === 0) return [];
+    const next = [...property.options, ...optionInputs(add, property.options.length)];
+    const updated = await this.call(`add options to ${name}`, () =>
+      this.client.crm.properties.coreApi.update("contacts", name, { options: next as never }),
+    );
+    property.options = knownOptions(updated.options ?? next);
+    return add.map((o) => o.value);
   }
 
   private mergeChanges(a: SchemaChanges, b: SchemaChanges): SchemaChanges {
@@ -152,6 +174,15 @@ export class HubSpotSchemaSync {
       optionsAdded: { ...a.optionsAdded, ...b.optionsAdded },
     };
   }
+}
+
+function knownOptions(
+  options: ReadonlyArray<{ label: string; value: string; hidden: boolean; displayOrder?: number; description?: string }> | undefined,
+): KnownProperty["options"] {
+  return (options ?? []).map((o) => ({
+    label: o.label, value: o.value, hidden: o.hidden, ...(o.displayOrder === undefined ? {} : { displayOrder: o.displayOrder }),
+    ...(o.description === undefined ? {} : { description: o.description }),
+  }));
 }
 
 function optionInputs(options: EnumOption[], start: number) {

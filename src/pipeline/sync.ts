@@ -3,7 +3,7 @@ import { SyncError } from "../errors.js";
 import type { HubSpotMapping, KlaviyoMapping, MappingContext } from "../../connectors/types.js";
 import { mapToHubSpot } from "../../connectors/hubspot/mapping.js";
 import { mapToKlaviyo } from "../../connectors/klaviyo/mapping.js";
-import type { ConnectorRecord, ConnectorWriter } from "../../connectors/shared/writer.js";
+import { failedOutcome, type ConnectorOutcomes, type ConnectorRecord, type ConnectorWriter } from "../../connectors/shared/writer.js";
 import type { Logger } from "../util/log.js";
 import { mapConcurrent } from "../util/retry.js";
 import { fetchOne, type ProfileSource } from "./fetch.js";
@@ -129,7 +129,15 @@ async function writeOrPlan<M extends HubSpotMapping | KlaviyoMapping>(
     for (const r of records) byKey.get(r.key)!.connectors[name] = planned(r.mapping);
     return;
   }
-  const outcomes = await writer.write(records);
+  let outcomes: ConnectorOutcomes;
+  try {
+    outcomes = await writer.write(records);
+  } catch (err) {
+    // A fault before any write that is neither a credential nor a schema conflict (e.g. HubSpot's schema
+    // read still answering 5xx after the retries) fails this connector's records, not the whole run.
+    if (!(err instanceof SyncError) || err.kind === "auth") throw err;
+    outcomes = new Map(records.map((r) => [r.key, failedOutcome(r.mapping.properties, err)]));
+  }
   for (const r of records) {
     byKey.get(r.key)!.connectors[name] = outcomes.get(r.key) ?? { status: "failed", reason: `${name} returned no outcome for this record` };
   }
