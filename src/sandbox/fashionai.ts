@@ -58,6 +58,11 @@ export interface FashionAiSandboxOptions extends SandboxServerOptions {
   token?: string;
   /** A directory with an index.json like ../shared/fixtures/profiles, loaded at start and on reset(). */
   profilesDir?: string;
+  /**
+   * Consulted when no stored profile matches: returns the body to serve, or undefined for a 404. For very large
+   * generated audiences (the benchmark), where storing every profile would dwarf the process being measured.
+   */
+  resolve?: (by: FashionAiLookupBy, value: string) => unknown;
 }
 
 const JSON_TYPE = "application/json; charset=utf-8";
@@ -90,12 +95,14 @@ export class FashionAiSandbox extends SandboxServer {
   private readonly profilesDir: string | undefined;
   private profiles = new Map<string, unknown>();
   private scripts = new Map<string, FashionAiScriptedResponse[]>();
+  private readonly resolver: FashionAiSandboxOptions["resolve"];
 
   constructor(opts: FashionAiSandboxOptions = {}) {
     const token = opts.token ?? DEFAULT_FASHIONAI_TOKEN;
     super(fashionAiStyle(token), { ...opts, basePath: opts.basePath ?? FASHIONAI_BASE_PATH });
     this.token = token;
     this.profilesDir = opts.profilesDir;
+    this.resolver = opts.resolve;
     for (const by of FASHIONAI_LOOKUP_KINDS) {
       this.route("GET", `/protected/profile/${by}/{value}`, (ctx) => this.lookup(by, ctx.params.value ?? ""));
     }
@@ -198,7 +205,7 @@ export class FashionAiSandbox extends SandboxServer {
       else if (next.body !== undefined) reply.body = next.body;
       return reply;
     }
-    const body = this.profiles.get(key(by, value));
+    const body = this.profiles.get(key(by, value)) ?? this.resolver?.(by, value);
     if (body === undefined) return errorBody(404, "Profile not found");
     return { status: 200, body };
   }

@@ -11,6 +11,7 @@ import {
   type SandboxServerOptions,
   type VendorStyle,
 } from "./http.js";
+import { searchContacts } from "./hubspot-search.js";
 import { HubSpotListStore, type HubSpotList } from "./hubspot-lists.js";
 
 export type { HubSpotList } from "./hubspot-lists.js";
@@ -314,6 +315,9 @@ export class HubSpotSandbox extends SandboxServer {
     this.route("GET", `${C}/{contactId}`, (c) => this.getContact(c));
     this.route("POST", `${C}/batch/upsert`, (c) => this.batchUpsert(c.body));
     this.route("POST", `${C}/batch/read`, (c) => this.batchRead(c.body));
+    this.route("POST", `${C}/search`, (c) =>
+      searchContacts(c.body, this.contactsByEmail.values(), (x, req) => this.publicObject(x, req), (st, m, cat) => hubspotError(st, m, cat)),
+    );
 
     this.listStore.register((method, template, handler) => this.route(method, template, handler));
   }

@@ -12,6 +12,7 @@ import {
   type SandboxServerOptions,
   type VendorStyle,
 } from "./http.js";
+import { splitEventBulkCreate } from "./klaviyo-event-bulk.js";
 import { KlaviyoSegmentStore, type KlaviyoSegment, type SegmentWriteLimits } from "./klaviyo-segments.js";
 
 export type { KlaviyoSegment, SegmentWriteLimits } from "./klaviyo-segments.js";
@@ -380,6 +381,7 @@ export class KlaviyoSandbox extends SandboxServer {
     this.route("POST", "/api/profile-bulk-import-jobs", (c) => this.createJob(c));
     this.route("GET", "/api/profile-bulk-import-jobs/{id}", (c) => this.getJob(c));
     this.route("GET", "/api/profile-bulk-import-jobs/{id}/import-errors", (c) => this.jobErrors(c));
+    this.route("POST", "/api/event-bulk-create-jobs", (c) => this.bulkCreateEvents(c));
     this.segmentStore.register((method, template, handler) => this.route(method, template, handler));
     if (opts.segmentWriteLimits) this.limitSegmentWrites(opts.segmentWriteLimits);
   }
@@ -857,6 +859,17 @@ export class KlaviyoSandbox extends SandboxServer {
       const ev: KlaviyoEvent = { id: this.newId(), metric: metricName, profileId: profile.id, email: profile.email, uniqueId, properties, time, receivedAt: now };
       if (typeof a.value === "number") ev.value = a.value;
       this.storedEvents.push(ev);
+    }
+    return { status: 202 };
+  }
+
+  /** Bulk events: checked as a whole (a repeated unique_id rejects all), then recorded one by one like POST /api/events. */
+  private bulkCreateEvents(ctx: RequestContext): Reply {
+    const split = splitEventBulkCreate(ctx.body, klaviyoError);
+    if ("reply" in split) return split.reply;
+    for (const body of split.events) {
+      const reply = this.createEvent({ ...ctx, body });
+      if (reply.status >= 300) return reply;
     }
     return { status: 202 };
   }

@@ -1,0 +1,266 @@
+// Client-side rate control for long in-process runs (local backfills, the benchmark). One RateGate per API
+// (or per endpoint family with its own vendor limit). A call goes through `gate.run(fn)`, which waits until
+//   - no Retry-After pause is in force,
+//   - fewer than `concurrency` calls are in flight (AIMD: halved on a 429, +1 per `concurrency` successes),
+//   - every known rolling window (e.g. HubSpot's 100 per 10 s) has room, and
+//   - the learned rate allows it (unknown limits, e.g. Fashion.AI's: learned from the first 429 as ~97% of the
+//     rate that was just accepted, halved if 429s come back soon, probed upwards again after a quiet spell,
+//     and dropped entirely once well clear of where it was cut).
+// Grants are FIFO, so no caller starves. Retrying is not done here: the caller's retry loop sleeps the
+// Retry-After and calls `run` again, which also waits for the pause.
+
+import { ConfigError } from "../config.js";
+import { SyncError } from "../errors.js";
+import type { Logger } from "./log.js";
+
+export interface RateWindow {
+  /** Calls allowed per window. */
+  limit: number;
+  windowMs: number;
+}
+
+export interface RateGateOptions {
+  name: string;
+  /** Most calls in flight at once; AIMD moves between `minConcurrency` and this. */
+  maxConcurrency: number;
+  minConcurrency?: number;
+  /** Known (published) limits, kept client-side as rolling windows. */
+  windows?: RateWindow[];
+  /** Extra time added to each window, so network jitter cannot squeeze 101 calls into a server's 10 s. Default 150 ms. */
+  windowSlackMs?: number;
+  /** Learn a rate from 429s (default true). */
+  adaptive?: boolean;
+  /** How long a learned rate is held before probing upwards (default 20 s). */
+  holdMs?: number;
+  /** Probing speed: relative increase per second once the hold is over (default 0.03). */
+  probePerSecond?: number;
+  log?: Logger;
+  now?: () => number;
+}
+
+export interface RateGateStats {
+  name: string;
+  calls: number;
+  rateLimited: number;
+  /** Current AIMD concurrency (rounded down). */
+  concurrency: number;
+  /** Current learned rate in calls/s; undefined when unlimited. */
+  ratePerSecond: number | undefined;
+  /** Total time spent paused for Retry-After, ms. */
+  pausedMs: number;
+}
+
+interface Waiter {
+  resolve: () => void;
+}
+
+const SUCCESS_WINDOW_MS = 1000;
+
+export class RateGate {
+  readonly name: string;
+  private readonly opts: Required<Omit<RateGateOptions, "log" | "windows" | "now">> & { windows: RateWindow[] };
+  private readonly log: Logger | undefined;
+  private readonly now: () => number;
+  private concurrency: number;
+  private inFlight = 0;
+  private readonly queue: Waiter[] = [];
+  /** Send times per window, oldest first. */
+  private readonly sends: number[][];
+  private pausedUntil = 0;
+  private episodeUntil = 0;
+  private rate = Infinity;
+  private nextAt = 0;
+  private lastCutAt = -Infinity;
+  private cutFrom = 0;
+  private lastProbeAt = 0;
+  private readonly successes: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
+  private calls = 0;
+  private rateLimited = 0;
+  private pausedMs = 0;
+
+  constructor(options: RateGateOptions) {
+    this.name = options.name;
+    this.opts = {
+      name: options.name,
+      maxConcurrency: Math.max(1, options.maxConcurrency),
+      minConcurrency: Math.max(1, Math.min(options.minConcurrency ?? 1, options.maxConcurrency)),
+      windows: (options.windows ?? []).filter((w) => w.limit > 0 && w.windowMs > 0),
+      windowSlackMs: options.windowSlackMs ?? 150,
+      adaptive: options.adaptive ?? true,
+      holdMs: options.holdMs ?? 20_000,
+      probePerSecond: options.probePerSecond ?? 0.03,
+    };
+    this.log = options.log;
+    this.now = options.now ?? Date.now;
+    this.concurrency = this.opts.maxConcurrency;
+    this.sends = this.opts.windows.map(() => []);
+  }
+
+  /** Runs `fn` when the gate allows, and learns from its outcome (a SyncError of kind rate_limited is a 429). */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      const out = await fn();
+      this.onSuccess();
+      return out;
+    } catch (err) {
+      if (err instanceof SyncError && err.kind === "rate_limited") this.onRateLimited(err.retryAfterMs);
+      throw err;
+    } finally {
+      this.inFlight -= 1;
+      this.pump();
+    }
+  }
+
+  stats(): RateGateStats {
+    return {
+      name: this.name, calls: this.calls, rateLimited: this.rateLimited, concurrency: Math.floor(this.concurrency),
+      ratePerSecond: Number.isFinite(this.rate) ? Math.round(this.rate * 10) / 10 : undefined, pausedMs: this.pausedMs,
+    };
+  }
+
+  /** Stops the pump timer (pending waiters stay pending); for the end of a run. */
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private acquire(): Promise<void> {
+    return new Promise((resolve) => {
+      this.queue.push({ resolve });
+      this.pump();
+    });
+  }
+
+  /** Grants as many queued calls as the limits allow now; otherwise sleeps until the earliest possible grant. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const now = this.now();
+      if (this.inFlight >= Math.floor(this.concurrency)) return; // a release will pump again
+      const wait = this.waitMs(now);
+      if (wait > 0) {
+        this.schedule(now + wait);
+        return;
+      }
+      const waiter = this.queue.shift()!;
+      this.grant(now);
+      waiter.resolve();
+    }
+  }
+
+  private schedule(at: number): void {
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pump();
+    }, Math.max(1, Math.ceil(at - this.now())));
+  }
+
+  private waitMs(now: number): number {
+    let wait = this.pausedUntil - now;
+    this.opts.windows.forEach((w, i) => {
+      const log = this.sends[i]!;
+      const span = w.windowMs + this.opts.windowSlackMs;
+      while (log.length > 0 && log[0]! <= now - span) log.shift();
+      if (log.length >= w.limit) wait = Math.max(wait, log[log.length - w.limit]! + span - now);
+    });
+    if (Number.isFinite(this.rate)) {
+      this.probe(now);
+      const spacing = 1000 / this.rate;
+      // A small burst allowance (~25 ms worth) keeps pacing smooth without sleeping for every call.
+      wait = Math.max(wait, this.nextAt - now - Math.max(spacing, 25));
+    }
+    return wait;
+  }
+
+  private grant(now: number): void {
+    this.inFlight += 1;
+    this.calls += 1;
+    for (const log of this.sends) log.push(now);
+    if (Number.isFinite(this.rate)) this.nextAt = Math.max(this.nextAt, now - 25) + 1000 / this.rate;
+  }
+
+  private onSuccess(): void {
+    const now = this.now();
+    this.successes.push(now);
+    while (this.successes.length > 0 && this.successes[0]! <= now - SUCCESS_WINDOW_MS) this.successes.shift();
+    if (this.concurrency < this.opts.maxConcurrency) {
+      this.concurrency = Math.min(this.opts.maxConcurrency, this.concurrency + 1 / this.concurrency);
+    }
+  }
+
+  private onRateLimited(retryAfterMs: number | undefined): void {
+    const now = this.now();
+    this.rateLimited += 1;
+    const pause = Math.max(0, retryAfterMs ?? 1000);
+    const until = now + pause;
+    if (until > this.pausedUntil) {
+      this.pausedMs += Math.max(0, until - Math.max(now, this.pausedUntil));
+      this.pausedUntil = until;
+    }
+    // Calls already in flight when the first 429 came back belong to the same episode: cut once.
+    if (now < this.episodeUntil) return;
+    this.episodeUntil = now + Math.max(pause, 250);
+    this.concurrency = Math.max(this.opts.minConcurrency, Math.floor(this.concurrency / 2));
+    if (!this.opts.adaptive) return;
+    while (this.successes.length > 0 && this.successes[0]! <= now - SUCCESS_WINDOW_MS) this.successes.shift();
+    const measured = this.successes.length * (1000 / SUCCESS_WINDOW_MS);
+    const recent = now - this.lastCutAt < this.opts.holdMs;
+    const before = this.rate;
+    let next: number;
+    if (recent && Number.isFinite(this.rate)) next = this.rate * 0.5;
+    else if (measured > 0) next = Math.min(measured * 0.97, Number.isFinite(this.rate) ? this.rate : Infinity);
+    else next = Number.isFinite(this.rate) ? this.rate * 0.5 : 1;
+    this.rate = Math.max(0.2, next);
+    this.cutFrom = Math.max(measured, Number.isFinite(before) ? before : 0);
+    this.lastCutAt = now;
+    this.lastProbeAt = now;
+    this.nextAt = this.pausedUntil;
+    this.log?.warn("rate limited: slowing down", {
+      api: this.name, retryAfterMs: pause, ratePerSecond: Math.round(this.rate * 10) / 10, concurrency: Math.floor(this.concurrency),
+    });
+  }
+
+  /** After a quiet hold, raise the learned rate a little each second; drop it once well past where it was cut. */
+  private probe(now: number): void {
+    if (now - this.lastCutAt < this.opts.holdMs) return;
+    const dt = (now - Math.max(this.lastProbeAt, this.lastCutAt + this.opts.holdMs)) / 1000;
+    if (dt <= 0) return;
+    this.rate *= 1 + this.opts.probePerSecond * dt;
+    this.lastProbeAt = now;
+    if (this.rate > this.cutFrom * 2 + 1) {
+      this.rate = Infinity;
+      this.log?.info("rate limit cleared: back to full speed", { api: this.name });
+    }
+  }
+}
+
+/** Parses "100/10s", "150/1m", "10/s", "4/1s" into a window. */
+export function parseRateWindow(text: string): RateWindow | undefined {
+  const m = /^\s*(\d+)\s*\/\s*(\d+(?:\.\d+)?)?\s*(ms|s|m|min|h)\s*$/i.exec(text);
+  if (!m) return undefined;
+  const limit = Number(m[1]);
+  const n = m[2] === undefined ? 1 : Number(m[2]);
+  const unit = m[3]!.toLowerCase();
+  const ms = unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "h" ? 3_600_000 : 60_000;
+  if (!(limit > 0) || !(n > 0)) return undefined;
+  return { limit, windowMs: n * ms };
+}
+
+/** A comma-separated list of windows ("10/s,150/m"); "off" or "" gives none. */
+export function parseRateWindows(text: string | undefined, variable: string): RateWindow[] | undefined {
+  if (text === undefined) return undefined;
+  const t = text.trim();
+  if (t === "" || t.toLowerCase() === "off" || t === "0") return [];
+  const out: RateWindow[] = [];
+  for (const part of t.split(",")) {
+    const w = parseRateWindow(part);
+    if (!w) throw new ConfigError(`${variable} must look like "100/10s" or "10/s,150/m" (or "off"), got "${text}"`);
+    out.push(w);
+  }
+  return out;
+}
