@@ -1,7 +1,9 @@
 // The Inngest client and the registry of functions served at /api/inngest.
 import { Inngest } from "inngest";
-import { loadConfig } from "./src/config.js";
+import { enabledConnectors, loadConfig } from "./src/config.js";
 import { createSyncProfiles, type RuntimeProvider } from "./src/inngest/functions/sync-profiles.js";
+import { createSyncSegments, type SegmentsContext, type SegmentsProvider } from "./src/inngest/functions/sync-segments.js";
+import { createSegmentServices, readKlaviyoWriteRate, readSegmentCap } from "./src/segments/setup.js";
 import { createRuntime, type Runtime } from "./src/runtime.js";
 import { createLogger } from "./src/util/log.js";
 
@@ -28,8 +30,23 @@ export function envRuntimeProvider(env: Record<string, string | undefined> = pro
   };
 }
 
-export function createFunctions(inngest: Inngest, provide: RuntimeProvider) {
-  return [createSyncProfiles(inngest, provide)];
+/** The CRM clients of sync-segments, built once per process from the environment (in-process retries off). */
+export function envSegmentsProvider(env: Record<string, string | undefined> = process.env): SegmentsProvider {
+  let context: SegmentsContext | undefined;
+  return () => {
+    if (!context) {
+      const config = loadConfig(env);
+      const services = createSegmentServices(config, {
+        log: createLogger(), retry: { ...config.retry, attempts: 1 }, klaviyoWriteRate: readKlaviyoWriteRate(env),
+      });
+      context = { services, cap: readSegmentCap(env), enabled: enabledConnectors(config) };
+    }
+    return context;
+  };
+}
+
+export function createFunctions(inngest: Inngest, provide: RuntimeProvider, segments: SegmentsProvider = envSegmentsProvider()) {
+  return [createSyncProfiles(inngest, provide, { requestSegmentsSync: true }), createSyncSegments(inngest, segments)];
 }
 
 export const inngest = createInngest();

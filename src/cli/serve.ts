@@ -1,4 +1,4 @@
-import { createFunctions, createInngest, envRuntimeProvider } from "../../inngest.config.js";
+import { createFunctions, createInngest, envRuntimeProvider, envSegmentsProvider } from "../../inngest.config.js";
 import { loadConfig } from "../config.js";
 import { checkServeMode, createAppServer } from "../server.js";
 import { createLogger } from "../util/log.js";
@@ -14,7 +14,7 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   const config = loadConfig(env);
   const log = createLogger({ write: (line) => io.stderr(line + "\n") });
   const inngest = createInngest(env);
-  const server = createAppServer({ inngest, functions: createFunctions(inngest, envRuntimeProvider(env)), log });
+  const server = createAppServer({ inngest, functions: createFunctions(inngest, envRuntimeProvider(env), envSegmentsProvider(env)), log });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, resolve);

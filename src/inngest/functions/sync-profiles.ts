@@ -1,6 +1,8 @@
 import type { Inngest } from "inngest";
 import { NonRetriableError } from "inngest";
 import { mapToHubSpot } from "../../../connectors/hubspot/mapping.js";
+import { HubSpotWriter } from "../../../connectors/hubspot/writer.js";
+import { TONE_PROPERTY } from "../../../connectors/shared/segments.js";
 import { mapToKlaviyo } from "../../../connectors/klaviyo/mapping.js";
 import { SyncError } from "../../errors.js";
 import { prepareRequest } from "../../pipeline/prepare.js";
@@ -8,18 +10,27 @@ import type { ConnectorName, ConnectorOutcome, RecordResult } from "../../pipeli
 import type { ParseResult } from "../../profile/types.js";
 import type { Runtime } from "../../runtime.js";
 import { forFault, toInngestError } from "../errors.js";
-import { profileSyncRequested } from "../events.js";
+import { profileSyncRequested, segmentsSyncRequested } from "../events.js";
 
 /** Builds (or reuses) the pipeline for a run; in-process retries must be off (attempts: 1). */
 export type RuntimeProvider = () => Runtime;
 
 type Fetched = { found: true; parsed: ParseResult } | { found: false; reason: string };
 
+export interface SyncProfilesOptions {
+  /**
+   * Send `fashionai/segments.sync.requested` when a HubSpot write created a new tone option. On when
+   * sync-segments is served alongside (createFunctions in inngest.config.ts); off by default, since the
+   * event has no consumer otherwise.
+   */
+  requestSegmentsSync?: boolean;
+}
+
 /**
  * One profile per run: a step for the fetch and one per connector write, so a failed Klaviyo write is
  * retried alone and never redoes HubSpot. Retries are Inngest's only (the runtime's policy has 1 attempt).
  */
-export function createSyncProfiles(inngest: Inngest.Any, provide: RuntimeProvider) {
+export function createSyncProfiles(inngest: Inngest.Any, provide: RuntimeProvider, opts: SyncProfilesOptions = {}) {
   return inngest.createFunction(
     { id: "sync-profiles", name: "Sync Fashion.AI profile to CRMs", triggers: [profileSyncRequested], retries: 4 },
     async ({ event, step }) => {
@@ -43,10 +54,18 @@ export function createSyncProfiles(inngest: Inngest.Any, provide: RuntimeProvide
 
       const warnings = [...fetched.parsed.warnings];
       const outcomes: Partial<Record<ConnectorName, ConnectorOutcome>> = {};
+      const newToneOptions: string[] = [];
       for (const name of connectors) {
         const written = await step.run(`write-${name}`, () => writeOne(runtime, name, req.email, fetched.parsed));
         outcomes[name] = written.outcome;
         for (const w of written.warnings) if (!warnings.includes(w)) warnings.push(w);
+        // (Memoized output of an older deployment's step may lack the field.)
+        newToneOptions.push(...((written as { newToneOptions?: string[] }).newToneOptions ?? []));
+      }
+      // A tone value HubSpot did not know yet deserves its segments: ask for a refresh (sync-segments is
+      // debounced, so a backfill introducing many values still starts one run).
+      if (opts.requestSegmentsSync && newToneOptions.length > 0) {
+        await step.sendEvent("request-segments-sync", { name: segmentsSyncRequested.event, data: {} });
       }
       const failed = Object.entries(outcomes).filter(([, o]) => o?.status === "failed");
       const result: RecordResult = {
@@ -79,12 +98,18 @@ async function writeOne(runtime: Runtime, name: ConnectorName, email: string, pa
   try {
     if (name === "hubspot") {
       const mapping = mapToHubSpot(parsed.profile, ctx);
-      const outcome = (await runtime.writers.hubspot!.write([{ key: 0, email, mapping }])).get(0);
-      return { outcome: settle(outcome), warnings: mapping.warnings };
+      const writer = runtime.writers.hubspot!;
+      // The schema first, explicitly, to learn which tone options this write is the first to need
+      // (the writer's own ensure then finds nothing left to do).
+      const changes = writer instanceof HubSpotWriter ? await writer.schema.ensure(mapping.options) : undefined;
+      const outcome = (await writer.write([{ key: 0, email, mapping }])).get(0);
+      const tones = mapping.options[TONE_PROPERTY] ?? [];
+      const newToneOptions = changes?.propertiesCreated.includes(TONE_PROPERTY) ? tones.map((o) => o.value) : (changes?.optionsAdded[TONE_PROPERTY] ?? []);
+      return { outcome: settle(outcome), warnings: mapping.warnings, newToneOptions };
     }
     const mapping = mapToKlaviyo(parsed.profile, ctx);
     const outcome = (await runtime.writers.klaviyo!.write([{ key: 0, email, mapping }])).get(0);
-    return { outcome: settle(outcome), warnings: mapping.warnings };
+    return { outcome: settle(outcome), warnings: mapping.warnings, newToneOptions: [] as string[] };
   } catch (err) {
     throw toInngestError(err);
   }
