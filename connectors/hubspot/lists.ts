@@ -113,6 +113,11 @@ export function describeFilter(branch: unknown): string {
   return parts.length > 1 ? `(${joined})` : joined || "(empty)";
 }
 
+/** Found on a retry, as wanted: the attempt whose answer was lost did create it. */
+function createdAfterAll(outcome: SegmentOutcome): SegmentOutcome {
+  return outcome.status === "unchanged" ? { ...outcome, status: "created", reason: "found on retry: an attempt whose answer was lost had created it" } : outcome;
+}
+
 export class HubSpotLists {
   constructor(
     private readonly client: Client,
@@ -205,7 +210,7 @@ export class HubSpotLists {
       }, this.opts.retry, {
         onRetry: (err, n, delayMs) => this.opts.log.warn(`HubSpot ${what}: retrying`, { attempt: n, delayMs, reason: err.message }),
       });
-      if ("found" in result) return this.judge(spec, result.found);
+      if ("found" in result) return createdAfterAll(this.judge(spec, result.found));
       this.opts.log.info(`HubSpot list created: ${spec.name}`, { listId: result.listId });
       return { crm: "hubspot", key: spec.key, name: spec.name, status: "created", id: result.listId };
     } catch (err) {

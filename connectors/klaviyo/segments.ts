@@ -6,7 +6,7 @@
 import { ApiKeySession, ProfilesApi, RetryWithExponentialBackoff, SegmentEnum, SegmentsApi } from "klaviyo-api";
 import type { RetryPolicy } from "../../src/config.js";
 import { SyncError } from "../../src/errors.js";
-import { slugify, toOptions } from "../../src/mapping/text.js";
+import { toOptions } from "../../src/mapping/text.js";
 import type { Logger } from "../../src/util/log.js";
 import { Pacer, type RateWindow } from "../../src/util/pacer.js";
 import { withRetry } from "../../src/util/retry.js";
@@ -39,8 +39,12 @@ export interface ExistingSegment {
   duplicates: number;
 }
 
-/** Tone values found on Klaviyo profiles: slug → every label spelling seen (most frequent first) and profile count. */
-export type KlaviyoToneScan = Map<string, { labels: string[]; profiles: number }>;
+/**
+ * Tone values found on Klaviyo profiles, by option value (slug): the label (cleaned and lower-cased, as a
+ * sync writes it; the most frequent), every spelling exactly as stored (most frequent first: segment
+ * conditions must match stored values), and how many profiles hold it.
+ */
+export type KlaviyoToneScan = Map<string, { label: string; spellings: string[]; profiles: number }>;
 
 export const customProperty = (name: string) => `properties['${name}']`;
 const CUSTOM_PROPERTY_RX = /^properties\[(?:'([^']+)'|"([^"]+)")\]$/;
@@ -81,6 +85,11 @@ export function describeDefinition(def: SegmentDefinitionWire | undefined): stri
     .join(" AND ");
 }
 
+/** The option value (slug) a stored spelling stands for, normalised as a sync does. */
+function optionValue(label: string): string | undefined {
+  return toOptions([label], { lowercase: true }).options[0]?.value;
+}
+
 type Judgement =
   | { status: "unchanged" }
   | { status: "conflict"; reason: string }
@@ -105,7 +114,7 @@ export function judgeDefinition(spec: SegmentSpec, def: SegmentDefinitionWire | 
   const labels: string[] = [];
   for (const c of all) {
     const ok = c.type === "profile-property" && propertyName(c.property) === TONE_PROPERTY && c.filter?.type === "list" &&
-      c.filter.operator === "contains" && typeof c.filter.value === "string" && slugify(c.filter.value) === spec.value;
+      c.filter.operator === "contains" && typeof c.filter.value === "string" && optionValue(c.filter.value) === spec.value;
     if (!ok) return conflict();
     labels.push(c.filter!.value as string);
   }
@@ -166,11 +175,11 @@ export class KlaviyoSegments {
 
   /**
    * Every tone value on the account's profiles (`fashionai_tom_de_voz`, a list of labels), read page by
-   * page (100 profiles per call, Klaviyo's 75/s, 750/min limit). Labels are normalised like a sync does
-   * (cleaned, lower-cased, slug as the identity), so spellings of one option are grouped.
+   * page (100 profiles per call, Klaviyo's 75/s, 750/min limit). Values are grouped like a sync groups
+   * them (cleaned, lower-cased, the slug as identity), keeping each spelling as stored.
    */
   async scanTones(): Promise<KlaviyoToneScan> {
-    const found = new Map<string, { spellings: Map<string, number>; profiles: number }>();
+    const found = new Map<string, { labels: Map<string, number>; stored: Map<string, number>; profiles: number }>();
     let cursor: string | undefined;
     let pages = 0;
     do {
@@ -181,22 +190,25 @@ export class KlaviyoSegments {
       for (const p of res.body.data ?? []) {
         const raw = (p.attributes as { properties?: Record<string, unknown> } | undefined)?.properties?.[TONE_PROPERTY];
         const items = Array.isArray(raw) ? raw.filter((x): x is string => typeof x === "string") : typeof raw === "string" ? [raw] : [];
-        for (const o of toOptions(items, { lowercase: true }).options) {
-          const entry = found.get(o.value) ?? { spellings: new Map<string, number>(), profiles: 0 };
-          entry.profiles += 1;
-          entry.spellings.set(o.label, (entry.spellings.get(o.label) ?? 0) + 1);
-          found.set(o.value, entry);
+        const counted = new Set<string>();
+        for (const item of items) {
+          const [option] = toOptions([item], { lowercase: true }).options;
+          if (!option) continue;
+          const entry = found.get(option.value) ?? { labels: new Map<string, number>(), stored: new Map<string, number>(), profiles: 0 };
+          if (!counted.has(option.value)) entry.profiles += 1;
+          counted.add(option.value);
+          entry.labels.set(option.label, (entry.labels.get(option.label) ?? 0) + 1);
+          entry.stored.set(item, (entry.stored.get(item) ?? 0) + 1);
+          found.set(option.value, entry);
         }
       }
       const next = res.body.links?.next;
       cursor = next ? (new URL(next).searchParams.get("page[cursor]") ?? undefined) : undefined;
     } while (cursor);
     this.opts.log.debug("Klaviyo profiles scanned for tone values", { pages, values: found.size });
+    const byCount = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k]) => k);
     const out: KlaviyoToneScan = new Map();
-    for (const [value, e] of found) {
-      const labels = [...e.spellings.entries()].sort((a, b) => b[1] - a[1]).map(([l]) => l);
-      out.set(value, { labels, profiles: e.profiles });
-    }
+    for (const [value, e] of found) out.set(value, { label: byCount(e.labels)[0]!, spellings: byCount(e.stored), profiles: e.profiles });
     return out;
   }
 
@@ -257,7 +269,11 @@ export class KlaviyoSegments {
       }, this.opts.retry, {
         onRetry: (err, n, delayMs) => this.opts.log.warn(`Klaviyo ${what}: retrying`, { attempt: n, delayMs, reason: err.message }),
       });
-      if ("found" in result) return this.judge(spec, result.found, false);
+      if ("found" in result) {
+        const outcome = await this.judge(spec, result.found, false);
+        // Found on a retry, as wanted: the attempt whose answer was lost did create it.
+        return outcome.status === "unchanged" ? { ...outcome, status: "created", reason: "found on retry: an attempt whose answer was lost had created it" } : outcome;
+      }
       this.opts.log.info(`Klaviyo segment created: ${spec.name}`, { id: result.id });
       return { crm: "klaviyo", key: spec.key, name: spec.name, status: "created", id: result.id };
     } catch (err) {

@@ -12,7 +12,10 @@ export const MAX_SEGMENT_CAP = 500;
 /** Labels longer than this are cut (ending in …) in segment names; names stay well under both vendors' limits. */
 export const NAME_LABEL_MAX = 150;
 
-/** A tone-of-voice option: `value` is the slug HubSpot stores, `labels` every spelling seen (first = the name's). */
+/**
+ * A tone-of-voice option: `value` is the slug HubSpot stores, `label` the text shown in segment names,
+ * `labels` the spellings Klaviyo profiles hold for it (what Klaviyo conditions match).
+ */
 export interface ToneOption {
   value: string;
   label: string;

@@ -99,9 +99,10 @@ export function mergeTones(hubspot: readonly HubSpotToneOption[], klaviyo: Klavi
     if (t) {
       t.sources.push("klaviyo");
       t.profiles = seen.profiles;
-      for (const l of seen.labels) if (!t.labels.includes(l)) t.labels.push(l);
+      // The spellings the profiles hold (what Klaviyo conditions must match), the usual one first.
+      t.labels = [...new Set([...seen.spellings, ...t.labels])];
     } else {
-      klaviyoOnly.push({ value, label: seen.labels[0]!, labels: [...seen.labels], sources: ["klaviyo"], profiles: seen.profiles });
+      klaviyoOnly.push({ value, label: seen.label, labels: [...seen.spellings], sources: ["klaviyo"], profiles: seen.profiles });
     }
   }
   klaviyoOnly.sort((a, b) => (b.profiles ?? 0) - (a.profiles ?? 0) || a.label.localeCompare(b.label, "pt-BR"));
