@@ -2,6 +2,9 @@ import { ConfigError, type AppConfig, type RetryPolicy, enabledConnectors, requi
 import { FashionAiClient } from "./fashionai/client.js";
 import { HubSpotWriter } from "../connectors/hubspot/writer.js";
 import { KlaviyoWriter } from "../connectors/klaviyo/writer.js";
+import { HubSpotReader } from "../connectors/hubspot/reader.js";
+import { KlaviyoReader } from "../connectors/klaviyo/reader.js";
+import type { CurrentReader } from "../connectors/shared/current.js";
 import type { SchemaChanges } from "../connectors/hubspot/schema-sync.js";
 import type { PipelineDeps, Writers } from "./pipeline/sync.js";
 import type { ConnectorName } from "./pipeline/types.js";
@@ -64,10 +67,18 @@ export function createRuntime(config: AppConfig, opts: RuntimeOptions): Runtime 
   if (!dryRun && connectors.includes("klaviyo") && config.klaviyo) {
     writers.klaviyo = new KlaviyoWriter({ ...config.klaviyo, ...common });
   }
+  // A dry run reads what each configured CRM holds now, to show old → new (reads only).
+  const readers: Partial<Record<ConnectorName, CurrentReader>> = {};
+  if (dryRun && connectors.includes("hubspot") && config.hubspot) {
+    readers.hubspot = new HubSpotReader({ ...config.hubspot, retry, timeoutMs: config.timeoutMs });
+  }
+  if (dryRun && connectors.includes("klaviyo") && config.klaviyo) {
+    readers.klaviyo = new KlaviyoReader({ ...config.klaviyo, retry, timeoutMs: config.timeoutMs });
+  }
   return {
     fashionai,
     writers,
-    deps: { source: fashionai, connectors, writers, dryRun, retry, concurrency: config.concurrency, log: opts.log },
+    deps: { source: fashionai, connectors, writers, dryRun, retry, concurrency: config.concurrency, log: opts.log, readers },
     close: () => fashionai.close(),
   };
 }

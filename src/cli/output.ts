@@ -25,7 +25,50 @@ export function renderTable(headers: string[], rows: string[][], maxWidth = 48):
 function connectorCell(r: RecordResult, name: "hubspot" | "klaviyo"): string {
   const c = r.connectors?.[name];
   if (!c) return "-";
-  return c.event ? `${c.status} +event` : c.status;
+  let status: string = c.status;
+  // Dry run with the CRM read: how much would change.
+  if (c.status === "planned" && c.exists === false) status = "planned: new";
+  else if (c.status === "planned" && c.diff) {
+    const n = Object.keys(c.diff).length;
+    status = n === 0 ? "planned: no change" : `planned: ${n} changed`;
+  }
+  return c.event ? `${status} +event` : status;
+}
+
+const CRM_LABEL = { hubspot: { name: "HubSpot", record: "contact" }, klaviyo: { name: "Klaviyo", record: "profile" } } as const;
+
+function shortValue(v: unknown, width = 60): string {
+  return clip(v === null || v === undefined ? "(empty)" : JSON.stringify(v), width);
+}
+
+/**
+ * The dry run's per-property listing: for each record, per CRM, `property: old → new` for what would
+ * change, then how many properties are already up to date. New records get one line.
+ */
+export function renderDiffs(report: SyncReport): string[] {
+  const lines: string[] = [];
+  for (const r of report.results) {
+    const block: string[] = [];
+    for (const name of ["hubspot", "klaviyo"] as const) {
+      const c = r.connectors?.[name];
+      if (!c || c.status !== "planned") continue;
+      const label = name.padEnd(9);
+      const indent = " ".repeat(11);
+      if (c.diffError) {
+        block.push(`  ${label}current values not read: ${c.diffError}`);
+      } else if (c.exists === false) {
+        const n = Object.keys(c.properties ?? {}).length;
+        block.push(`  ${label}new ${CRM_LABEL[name].record}: ${n} propert${n === 1 ? "y" : "ies"} would be set`);
+      } else if (c.diff) {
+        const changed = Object.entries(c.diff);
+        changed.forEach(([key, d], i) => block.push(`${i === 0 ? `  ${label}` : indent}${key}: ${shortValue(d.old)} → ${shortValue(d.new)}`));
+        const same = c.unchanged?.length ?? 0;
+        block.push(`${changed.length === 0 ? `  ${label}` : indent}${same} unchanged`);
+      }
+    }
+    if (block.length) lines.push(r.identifier, ...block);
+  }
+  return lines;
 }
 
 /** The human summary of a sync: one row per record, then the counts. */
@@ -43,6 +86,13 @@ export function renderReport(report: SyncReport): string {
     "",
     `requested ${s.requested}: ${s.synced} synced, ${s.not_found} not found, ${s.invalid} invalid, ${s.failed} failed`,
   ];
+  const planned = report.results.some((r) => Object.values(r.connectors ?? {}).some((c) => c?.status === "planned"));
+  if (planned) {
+    const diffs = renderDiffs(report);
+    // Before the counts, so the summary stays the last line.
+    lines.splice(lines.length - 1, 0,
+      diffs.length ? "Dry run: nothing was written. What would change (old → new):" : "Dry run: nothing was written.", ...diffs, "");
+  }
   if (report.configError) lines.push(`configuration error: ${report.configError}`);
   return redact(lines.join("\n"));
 }

@@ -22,7 +22,9 @@ export async function fetchOne(source: ProfileSource, req: PreparedRequest, retr
   try {
     const parsed = await withRetry(() => source.fetchProfile(req.by, req.lookup), retry, {
       onRetry: (err, attempt, delayMs) =>
-        log.warn("retrying Fashion.AI lookup", { identifier: req.identifier, attempt, delayMs, reason: err.message }),
+        log.warn("retrying Fashion.AI lookup", {
+          record: req.identifier, connector: "fashionai", step: "fetch", outcome: "retry", attempt, delayMs, reason: err.message,
+        }),
     });
     return { status: "found", parsed };
   } catch (err) {

@@ -4,7 +4,8 @@ import type { HubSpotMapping, KlaviyoMapping, MappingContext } from "../../conne
 import { mapToHubSpot } from "../../connectors/hubspot/mapping.js";
 import { mapToKlaviyo } from "../../connectors/klaviyo/mapping.js";
 import { failedOutcome, type ConnectorOutcomes, type ConnectorRecord, type ConnectorWriter } from "../../connectors/shared/writer.js";
-import type { Logger } from "../util/log.js";
+import { diffProperties, type CurrentReader } from "../../connectors/shared/current.js";
+import { withFields, type Logger } from "../util/log.js";
 import { mapConcurrent } from "../util/retry.js";
 import { fetchOne, type ProfileSource } from "./fetch.js";
 import { prepareRequest, type PreparedRequest } from "./prepare.js";
@@ -28,6 +29,8 @@ export interface PipelineDeps {
   concurrency: number;
   log: Logger;
   now?: () => Date;
+  /** Dry run only: read each CRM's current values to show old → new per property (connectors not listed are planned without a diff). */
+  readers?: Partial<Record<ConnectorName, CurrentReader>>;
 }
 
 /** A fetched profile waiting for its connector writes. */
@@ -51,6 +54,7 @@ function stopReason(err: unknown): string | undefined {
  * request ends in exactly one outcome, in request order; one bad record never blocks the others.
  */
 export async function runSync(requests: readonly SyncRequest[], deps: PipelineDeps): Promise<SyncReport> {
+  const startedAt = Date.now();
   const results: Array<RecordResult | undefined> = new Array(requests.length);
   const ctx: MappingContext = { syncedAt: (deps.now ?? (() => new Date()))() };
   let configError: string | undefined;
@@ -103,16 +107,18 @@ export async function runSync(requests: readonly SyncRequest[], deps: PipelineDe
     }
   }
   const done = results as RecordResult[];
-  return { summary: summarize(done), results: done, ...(configError ? { configError } : {}) };
+  const report: SyncReport = { summary: summarize(done), results: done, ...(configError ? { configError } : {}) };
+  logOutcomes(done, report, deps, startedAt);
+  return report;
 }
 
 async function writeConnector(name: ConnectorName, pending: Pending[], deps: PipelineDeps, ctx: MappingContext): Promise<void> {
   if (name === "hubspot") {
     const records = pending.map((p) => mapped(p, mapToHubSpot(p.profile, ctx)));
-    await writeOrPlan(name, records, pending, deps.dryRun ? undefined : deps.writers.hubspot);
+    await writeOrPlan(name, records, pending, deps.dryRun ? undefined : deps.writers.hubspot, deps);
   } else {
     const records = pending.map((p) => mapped(p, mapToKlaviyo(p.profile, ctx)));
-    await writeOrPlan(name, records, pending, deps.dryRun ? undefined : deps.writers.klaviyo);
+    await writeOrPlan(name, records, pending, deps.dryRun ? undefined : deps.writers.klaviyo, deps);
   }
 }
 
@@ -123,10 +129,13 @@ function mapped<M extends { warnings: string[] }>(p: Pending, mapping: M): Conne
 
 async function writeOrPlan<M extends HubSpotMapping | KlaviyoMapping>(
   name: ConnectorName, records: ConnectorRecord<M>[], pending: Pending[], writer: ConnectorWriter<M> | undefined,
+  deps: PipelineDeps,
 ): Promise<void> {
   const byKey = new Map(pending.map((p) => [p.index, p]));
   if (!writer) {
     for (const r of records) byKey.get(r.key)!.connectors[name] = planned(r.mapping);
+    const reader = deps.dryRun ? deps.readers?.[name] : undefined;
+    if (reader && records.length > 0) await addDiffs(reader, records, byKey, deps.log);
     return;
   }
   let outcomes: ConnectorOutcomes;
@@ -138,9 +147,72 @@ async function writeOrPlan<M extends HubSpotMapping | KlaviyoMapping>(
     if (!(err instanceof SyncError) || err.kind === "auth") throw err;
     outcomes = new Map(records.map((r) => [r.key, failedOutcome(r.mapping.properties, err)]));
   }
+  let failed = 0;
   for (const r of records) {
-    byKey.get(r.key)!.connectors[name] = outcomes.get(r.key) ?? { status: "failed", reason: `${name} returned no outcome for this record` };
+    const outcome = outcomes.get(r.key) ?? { status: "failed", reason: `${name} returned no outcome for this record` };
+    if (outcome.status === "failed") failed++;
+    byKey.get(r.key)!.connectors[name] = outcome;
   }
+  deps.log.debug(`${name} write finished`, {
+    connector: name, step: "write", outcome: failed ? "partial" : "written", records: records.length, failed,
+  });
+}
+
+/**
+ * Dry run: what the CRM holds now for these records, as old → new per property. Reads only. A wrong
+ * credential stops the run like any 401/403; any other read fault leaves the plan without a diff.
+ */
+async function addDiffs<M extends HubSpotMapping | KlaviyoMapping>(
+  reader: CurrentReader, records: ConnectorRecord<M>[], byKey: Map<number, Pending>, log: Logger,
+): Promise<void> {
+  const properties = [...new Set(records.flatMap((r) => Object.keys(r.mapping.properties)))];
+  let current;
+  try {
+    current = await reader.readCurrent(records.map((r) => r.email), properties);
+  } catch (err) {
+    if (stopReason(err) !== undefined || !(err instanceof SyncError)) throw err;
+    log.warn(`could not read current ${reader.name} values for the dry-run diff`, {
+      connector: reader.name, step: "read", outcome: "failed", reason: err.message,
+    });
+    for (const r of records) byKey.get(r.key)!.connectors[reader.name]!.diffError = err.message;
+    return;
+  }
+  for (const r of records) {
+    const outcome = byKey.get(r.key)!.connectors[reader.name]!;
+    const held = current.get(r.email.toLowerCase());
+    const { changed, unchanged } = diffProperties(held, r.mapping.properties, (p, a, b) => reader.same(p, a, b));
+    outcome.exists = held !== undefined;
+    outcome.diff = changed;
+    outcome.unchanged = unchanged;
+  }
+  log.debug(`${reader.name} current values read`, {
+    connector: reader.name, step: "read", outcome: "read", records: records.length, existing: current.size,
+  });
+}
+
+/**
+ * One line per record at debug (warn for a failed one, unless the run stopped before trying it: that
+ * cause is logged once), then the run's counts at info. A 10k-record backfill stays quiet by default.
+ */
+function logOutcomes(results: readonly RecordResult[], report: Pick<SyncReport, "summary" | "configError">, deps: PipelineDeps, startedAt: number): void {
+  for (const r of results) {
+    const notAttempted = report.configError !== undefined && r.status === "failed" && /^not attempted|: not attempted/.test(r.reason ?? "");
+    const log = withFields(deps.log, { record: r.identifier, step: "record", outcome: r.status });
+    const fields: Record<string, unknown> = { by: r.by };
+    if (r.reason) fields.reason = r.reason;
+    for (const [name, c] of Object.entries(r.connectors ?? {})) if (c) fields[name] = c.status;
+    if (r.warnings.length) fields.warnings = r.warnings.length;
+    if (r.status === "failed" && !notAttempted) log.warn("record failed", fields);
+    else log.debug(`record ${r.status}`, fields);
+  }
+  const s = report.summary;
+  const fields = {
+    step: "run", outcome: report.configError ? "stopped" : "done", dryRun: deps.dryRun, connectors: deps.connectors,
+    requested: s.requested, synced: s.synced, not_found: s.not_found, invalid: s.invalid, failed: s.failed,
+    durationMs: Date.now() - startedAt,
+  };
+  if (report.configError) deps.log.error("sync stopped: configuration error", { ...fields, reason: report.configError });
+  else deps.log.info(deps.dryRun ? "dry run finished" : "sync finished", fields);
 }
 
 function planned(mapping: HubSpotMapping | KlaviyoMapping): ConnectorOutcome {

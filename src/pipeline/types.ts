@@ -25,6 +25,14 @@ export interface ConnectorOutcome {
   retryAfterMs?: number;
   /** Klaviyo: whether a Novo Comportamento event was sent (or planned). */
   event?: { metric: string; uniqueId: string; status: "sent" | "planned" };
+  /** Dry run with the CRM configured: whether the contact / profile already exists there. */
+  exists?: boolean;
+  /** Dry run: the properties a sync would change, old → new (old is null when the CRM holds nothing). */
+  diff?: Record<string, { old: unknown; new: unknown }>;
+  /** Dry run: the properties that already hold the value a sync would write. */
+  unchanged?: string[];
+  /** Dry run: why the CRM's current values could not be read (the plan itself still stands). */
+  diffError?: string;
 }
 
 export interface RecordResult {
