@@ -38,7 +38,7 @@ export class HubSpotSchemaSync {
 
   constructor(
     private readonly client: Client,
-    private readonly opts: { retry: RetryPolicy; timeoutMs: number; log: Logger },
+    private readonly opts: { retry: RetryPolicy; timeoutMs: number; log: Logger; gate?: { run<T>(fn: () => Promise<T>): Promise<T> } },
     definitions: HubSpotPropertyDefinition[] = hubspotPropertyDefinitions(),
   ) {
     this.definitions = definitions;
@@ -50,13 +50,14 @@ export class HubSpotSchemaSync {
   }
 
   private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withRetry(async () => {
+    const attempt = async () => {
       try {
         return await withTimeout("hubspot", `HubSpot ${what}`, this.opts.timeoutMs, fn());
       } catch (err) {
         throw classifyHubSpotError(err, what);
       }
-    }, this.opts.retry);
+    };
+    return withRetry(() => (this.opts.gate ? this.opts.gate.run(attempt) : attempt()), this.opts.retry);
   }
 
   private async load(changes: SchemaChanges): Promise<Map<string, KnownProperty>> {

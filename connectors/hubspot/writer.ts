@@ -2,6 +2,7 @@ import type { Client } from "@hubspot/api-client";
 import type { RetryPolicy } from "../../src/config.js";
 import { SyncError } from "../../src/errors.js";
 import type { Logger } from "../../src/util/log.js";
+import type { RateGate } from "../../src/util/rate.js";
 import { withRetry } from "../../src/util/retry.js";
 import type { HubSpotMapping } from "../types.js";
 import { batchesByUniqueEmail, failedOutcome, type ConnectorOutcomes, type ConnectorRecord, type ConnectorWriter } from "../shared/writer.js";
@@ -21,6 +22,8 @@ export interface HubSpotWriterOptions {
   log: Logger;
   /** Told about every schema change, so a sync can request a segment refresh for new tone values. */
   onSchemaChange?: (changes: SchemaChanges) => void;
+  /** Client-side rate control (local backfills): every HubSpot call, schema calls included, goes through it. */
+  gate?: Pick<RateGate, "run">;
 }
 
 type Batch = ConnectorRecord<HubSpotMapping>[];
@@ -59,14 +62,15 @@ export class HubSpotWriter implements ConnectorWriter<HubSpotMapping> {
 
   private upsert(batch: Batch) {
     const inputs = batch.map((r) => ({ id: r.email, idProperty: "email", properties: r.mapping.properties }));
-    return withRetry(async () => {
+    const attempt = async () => {
       try {
         return await withTimeout("hubspot", "HubSpot batch upsert", this.opts.timeoutMs,
           this.client.crm.contacts.batchApi.upsert({ inputs }));
       } catch (err) {
         throw classifyHubSpotError(err, "batch upsert of contacts");
       }
-    }, this.opts.retry);
+    };
+    return withRetry(() => (this.opts.gate ? this.opts.gate.run(attempt) : attempt()), this.opts.retry);
   }
 
   /**

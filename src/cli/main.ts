@@ -12,6 +12,10 @@ Usage:
   fashionai-sync setup [--to hubspot,klaviyo] [--dry-run] [--json] [--cap N] [--scan-klaviyo]
                                            create or update the HubSpot properties and options, then the
                                            segments (HubSpot lists, Klaviyo segments); --dry-run shows the plan
+  fashionai-sync backfill --source hubspot|klaviyo|<file.csv|file.ndjson> [--to ...] [--local] [--dry-run] [--json]
+                      [--modified-since DATE] [--results all|problems] [--id ID]
+                                           re-sync a whole audience: send it to Inngest, or with --local run it
+                                           here (streamed, batched, rate-controlled, progress bar on a terminal)
   fashionai-sync serve [--port N]          serve the Inngest functions at /api/inngest (and GET /healthz)
   fashionai-sync demo                      sync sample profiles into local sandbox APIs and show the result
   fashionai-sync help
@@ -31,6 +35,11 @@ async function loadCommand(name: string): Promise<Command | undefined> {
       return (await import("./serve.js")).serveCommand;
     case "demo":
       return (await import("./demo.js")).demoCommand;
+    case "backfill": {
+      const { backfillCommand } = await import("./backfill.js");
+      // The progress bar is drawn only when stderr is a terminal.
+      return (args, io) => backfillCommand(args, { stderrIsTTY: process.stderr.isTTY === true, stderrColumns: process.stderr.columns, ...io });
+    }
     default:
       return undefined;
   }
