@@ -14,6 +14,7 @@ export interface RateWindow {
  */
 export class Pacer {
   private readonly stamps: number[] = [];
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly windows: readonly RateWindow[],
@@ -21,8 +22,6 @@ export class Pacer {
   ) {}
 
   /** Waits until one more call fits in every window, then counts it. Calls are served in order. */
-  private queue: Promise<void> = Promise.resolve();
-
   take(): Promise<void> {
     const next = this.queue.then(() => this.takeNow());
     this.queue = next.catch(() => {});
