@@ -18,6 +18,7 @@ Usage:
                                            here (streamed, batched, rate-controlled, progress bar on a terminal)
   fashionai-sync serve [--port N]          serve the Inngest functions at /api/inngest (and GET /healthz)
   fashionai-sync demo                      sync sample profiles into local sandbox APIs and show the result
+  fashionai-sync doctor [--json]           check each credential, its scopes and the HubSpot schema (reads only)
   fashionai-sync help
 
 Exit codes: 0 all synced or not found, 1 some invalid or failed, 2 usage or configuration error.
@@ -35,6 +36,8 @@ async function loadCommand(name: string): Promise<Command | undefined> {
       return (await import("./serve.js")).serveCommand;
     case "demo":
       return (await import("./demo.js")).demoCommand;
+    case "doctor":
+      return (await import("./doctor.js")).doctorCommand;
     case "backfill": {
       const { backfillCommand } = await import("./backfill.js");
       // The progress bar is drawn only when stderr is a terminal.
