@@ -18,6 +18,8 @@ Usage:
                                            here (streamed, batched, rate-controlled, progress bar on a terminal)
   fashionai-sync serve [--port N]          serve the Inngest functions at /api/inngest (and GET /healthz)
   fashionai-sync demo                      sync sample profiles into local sandbox APIs and show the result
+  fashionai-sync sandbox [--port N]        keep the local sandbox APIs running and print their environment,
+                                           to try every command by hand without credentials
   fashionai-sync doctor [--json]           check each credential, its scopes and the HubSpot schema (reads only)
   fashionai-sync help
 
@@ -38,6 +40,8 @@ async function loadCommand(name: string): Promise<Command | undefined> {
       return (await import("./demo.js")).demoCommand;
     case "doctor":
       return (await import("./doctor.js")).doctorCommand;
+    case "sandbox":
+      return (await import("./sandbox.js")).sandboxCommand;
     case "backfill": {
       const { backfillCommand } = await import("./backfill.js");
       // The progress bar is drawn only when stderr is a terminal.
@@ -67,7 +71,9 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
       io.stderr(redact(`${err instanceof UsageError ? "usage" : "configuration"} error: ${err.message}`) + "\n");
       return 2;
     }
-    io.stderr(redact(`error: ${(err as Error)?.stack ?? String(err)}`) + "\n");
+    // An unexpected error: its message for people, the stack only when asked for (LOG_LEVEL=debug).
+    const detail = io.env.LOG_LEVEL === "debug" ? (err as Error)?.stack : (err as Error)?.message;
+    io.stderr(redact(`error: ${detail ?? String(err)}`) + "\n");
     return 1;
   }
 }
