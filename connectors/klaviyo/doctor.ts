@@ -9,11 +9,11 @@ import { classifyKlaviyoError } from "./errors.js";
 /** Scopes of the private API key: what `sync` needs, and what `setup` (segments) adds. */
 export const KLAVIYO_SCOPES = {
   sync: ["profiles:read", "profiles:write", "events:write"],
-  setup: ["segments:read", "segments:write", "lists:read"],
+  setup: ["segments:read", "segments:write"],
 } as const;
 
 export const KLAVIYO_SCOPE_FIX =
-  "in Klaviyo: Settings → Account → API keys → create a private key with Custom access (Read/Full on Profiles, Events, Segments, Lists), then put it in KLAVIYO_API_KEY";
+  "in Klaviyo: Settings → Account → API keys → create a private key with Custom access (Full access on Profiles, Events and Segments), then put it in KLAVIYO_API_KEY";
 
 export interface KlaviyoDoctorOptions {
   baseUrl: string;
@@ -93,7 +93,7 @@ export async function checkKlaviyo(opts: KlaviyoDoctorOptions): Promise<DoctorCh
   if (profiles.ok || segments.ok) {
     checks.push({
       service: "klaviyo", check: "write scopes", status: "info",
-      message: "not checked without writing: make sure the key also has profiles:write, events:write, segments:write and lists:read",
+      message: "not checked without writing: make sure the key also has profiles:write and events:write (and segments:write for `setup`)",
     });
   }
   return checks;

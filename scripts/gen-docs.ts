@@ -1,0 +1,138 @@
+// npm run docs            rewrites README.md's "CRM schema" block from the mapping modules
+// npm run docs -- --check exits 1 when README.md is out of date (test/docs.test.ts does the same)
+//
+// The table is generated from src/mapping/fields.ts (keys, sources, kinds), connectors/hubspot/schema.ts
+// (group, labels, types) and the real connector mappings run on a sample profile (the example values), so the
+// docs cannot drift from what a sync writes.
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { mapToHubSpot } from "../connectors/hubspot/mapping.js";
+import { HUBSPOT_GROUP, hubspotPropertyDefinitions } from "../connectors/hubspot/schema.js";
+import { mapToKlaviyo, NOVO_COMPORTAMENTO_METRIC } from "../connectors/klaviyo/mapping.js";
+import { parseProfileBody } from "../src/fashionai/schema.js";
+import { FIELDS, type FieldKind, type FieldSpec } from "../src/mapping/fields.js";
+
+export const README_PATH = fileURLToPath(new URL("../README.md", import.meta.url));
+export const SCHEMA_START = "<!-- schema:start -->";
+export const SCHEMA_END = "<!-- schema:end -->";
+
+/** A small profile touching every field, run through the real mappings for the example values. */
+export const SAMPLE_PROFILE = {
+  userProfileId: "fp_H4C8E2KD",
+  profile: {
+    perfil_cliente: {
+      descricao_geral: "Advogada, 40 anos, compra pouco e bem",
+      estilo_geral: "Alfaiataria minimalista",
+    },
+    ocasioes_relevantes: [
+      { "ocasião": "Trabalho", "persona_na_ocasião": "Serena", sugestao_look: ["Blazer cru", "Calça reta"] },
+      { "ocasião": "Jantar" },
+    ],
+    briefing_marketing: {
+      tom_de_voz: ["Autêntico", "autentico ", "sofisticado; elegante"],
+      direcao_visual: ["Luz natural", "Paleta neutra"],
+      orientacao_campanhas: ["Peças atemporais", "Hora marcada"],
+    },
+    ganchos_conteudo: ["Guarda-roupa cápsula", "Lã fria"],
+    momento_compra_atual: {
+      navegacoes: ["02/04: trench coat", "03/04: lenço"],
+      resumo_momento: "Montando o inverno",
+      relacao_com_historico: "Primeiro casaco",
+      novo_comportamento: true,
+      oportunidades: ["Casacos de lã", "Lenços"],
+    },
+  },
+};
+export const SAMPLE_SYNCED_AT = new Date("2025-01-31T12:00:00.000Z");
+
+/** How each kind of field is written, per CRM. A new FieldKind fails the type check until it is described. */
+const FORMAT: Record<FieldKind, { hubspot: string; klaviyo: string }> = {
+  text: { hubspot: "text", klaviyo: "string" },
+  textList: { hubspot: "items joined by `\\n`", klaviyo: "array of strings" },
+  options: { hubspot: "option values joined by `;`", klaviyo: "array of labels" },
+  firstItem: { hubspot: "text", klaviyo: "string" },
+  occasionsDetail: { hubspot: "one line per occasion: `ocasião: persona — look1, look2`", klaviyo: "array of those lines" },
+  boolean: { hubspot: "`true` / `false`", klaviyo: "boolean" },
+  syncedAt: { hubspot: "ISO 8601 UTC", klaviyo: "ISO 8601 UTC string" },
+};
+
+/** A value as inline code for a Markdown table cell (pipes escaped, long values cut). */
+function code(value: unknown, max = 60): string {
+  let s = JSON.stringify(value);
+  if ([...s].length > max) s = [...s].slice(0, max - 1).join("") + "…";
+  return "`" + s.replace(/\|/g, "\\|") + "`";
+}
+
+function cell(s: string): string {
+  return s.replace(/\|/g, "\\|");
+}
+
+/** The generated block (without the markers). */
+export function renderSchemaSection(): string {
+  const parsed = parseProfileBody(JSON.stringify(SAMPLE_PROFILE)).profile;
+  const ctx = { syncedAt: SAMPLE_SYNCED_AT };
+  const hubspot = mapToHubSpot(parsed, ctx);
+  const klaviyo = mapToKlaviyo(parsed, ctx);
+  const definitions = new Map(hubspotPropertyDefinitions().map((d) => [d.name, d]));
+
+  const rows = (FIELDS as readonly FieldSpec[]).map((f) => {
+    const def = definitions.get(f.key);
+    if (!def) throw new Error(`connectors/hubspot/schema.ts has no definition for ${f.key}`);
+    const format = FORMAT[f.kind];
+    const hs = hubspot.properties[f.key];
+    const kl = klaviyo.properties[f.key];
+    const source = f.kind === "syncedAt" || f.source.startsWith("first item") ? cell(f.source.replace(/(ganchos_conteudo)$/, "`$1`")) : `\`${cell(f.source)}\``;
+    return [
+      `\`${f.key}\``,
+      cell(def.label),
+      source,
+      `${def.type} / ${def.fieldType}`,
+      `${format.hubspot}${hs === undefined ? "" : `, e.g. ${code(hs)}`}`,
+      `${format.klaviyo}${kl === undefined ? "" : `, e.g. ${code(kl)}`}`,
+    ];
+  });
+  const table = [
+    "| key | HubSpot label | source | HubSpot type / fieldType | HubSpot value | Klaviyo value |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ];
+  const eventProps = Object.keys(klaviyo.event?.properties ?? {}).map((k) => `\`${k}\``).join(", ");
+  const tones = SAMPLE_PROFILE.profile.briefing_marketing.tom_de_voz.map((t) => JSON.stringify(t)).join(", ");
+  return [
+    "<!-- Generated by `npm run docs` from src/mapping/fields.ts, connectors/hubspot/schema.ts and the connector",
+    "     mappings; edit those, not this block (test/docs.test.ts fails when it is out of date). -->",
+    "",
+    `HubSpot: contact properties in the group \`${HUBSPOT_GROUP.name}\` (label \`${HUBSPOT_GROUP.label}\`). Klaviyo: profile`,
+    "`properties` with the same keys. The examples are what each connector writes for a sample profile whose",
+    `\`tom_de_voz\` is \`[${tones}]\`, synced at ${SAMPLE_SYNCED_AT.toISOString()}.`,
+    "",
+    ...table,
+    "",
+    `When a profile has \`novo_comportamento: true\`, Klaviyo also receives the event **\`${NOVO_COMPORTAMENTO_METRIC}\`**`,
+    `(properties ${eventProps}) with a \`unique_id\` derived from the buying moment itself, so re-syncing the same`,
+    "moment never triggers a flow twice.",
+  ].join("\n");
+}
+
+/** README text with the block between the markers replaced. Throws when the markers are missing. */
+export function withSchemaSection(readme: string, section: string = renderSchemaSection()): string {
+  const start = readme.indexOf(SCHEMA_START);
+  const end = readme.indexOf(SCHEMA_END);
+  if (start < 0 || end < start) throw new Error(`README.md needs the markers ${SCHEMA_START} and ${SCHEMA_END}`);
+  return readme.slice(0, start + SCHEMA_START.length) + "\n" + section + "\n" + readme.slice(end);
+}
+
+function main(argv: string[]): number {
+  const readme = readFileSync(README_PATH, "utf8");
+  const next = withSchemaSection(readme);
+  if (argv.includes("--check")) {
+    if (next === readme) return 0;
+    process.stderr.write("README.md's CRM schema block is out of date: run `npm run docs`\n");
+    return 1;
+  }
+  if (next !== readme) writeFileSync(README_PATH, next);
+  process.stdout.write(next === readme ? "README.md is up to date\n" : "README.md: CRM schema block regenerated\n");
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = main(process.argv.slice(2));
