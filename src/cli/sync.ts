@@ -28,7 +28,7 @@ export async function syncCommand(argv: string[], io: CommandIo): Promise<number
   const to = parseTo(values.to);
   const dryRun = values["dry-run"] ?? false;
   const config = loadConfig(io.env);
-  const log = createLogger({ write: (line) => io.stderr(line + "\n") });
+  const log = createLogger({ env: io.env, write: (line) => io.stderr(line + "\n") });
   const runtime = createRuntime(config, { ...(to ? { to } : {}), dryRun, log });
   let report: SyncReport;
   try {
