@@ -123,7 +123,7 @@ export class HubSpotSchemaSync {
         }
         // Usually "already exists" from a concurrent run: reload and check types next time round.
         this.invalidate();
-        this.opts.log.warn("HubSpot did not create every property", { errors: errors.map((e) => e.message) });
+        this.opts.log.warn("HubSpot did not create every property", { connector: "hubspot", step: "schema", outcome: "retry", errors: errors.map((e) => e.message) });
         return this.mergeChanges(changes, await this.ensure(needed, true));
       }
     }
@@ -137,7 +137,7 @@ export class HubSpotSchemaSync {
       if (added.length > 0) changes.optionsAdded[name] = added;
     }
     if (changes.propertiesCreated.length || Object.keys(changes.optionsAdded).length || changes.groupCreated) {
-      this.opts.log.info("HubSpot schema updated", { ...changes });
+      this.opts.log.info("HubSpot schema updated", { connector: "hubspot", step: "schema", outcome: "updated", ...changes });
     }
     return changes;
   }
