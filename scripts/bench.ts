@@ -30,6 +30,7 @@ const { values } = parseArgs({
     "klaviyo-bulk": { type: "string", default: "10/s,150/m" },
     "klaviyo-events": { type: "string", default: "10/s,150/m" },
     "not-found-every": { type: "string", default: "50" },
+    "max-in-flight": { type: "string" },
     json: { type: "boolean", default: false },
   },
 });
@@ -86,13 +87,16 @@ async function main() {
     const limits = loadVendorLimits(env);
     const log = createLogger({ level: "warn", json: true });
     global.gc?.();
-    const baseRss = process.memoryUsage().rss;
+    const baseRss = process.memoryUsage.rss();
     let peakRss = baseRss;
+    let peakHeap = 0;
     const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    }, 50);
+      peakRss = Math.max(peakRss, process.memoryUsage.rss());
+      if (process.env.BENCH_HEAP) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    }, 100);
     const backfill = createLocalBackfill(config, limits, {
       source, dryRun: false, log, results: "problems",
+      ...(values["max-in-flight"] ? { maxInFlight: Number(values["max-in-flight"]) } : {}),
       onProgress: (p) => {
         if (process.stderr.isTTY) process.stderr.write(`\r${p.done.toLocaleString("en-US")} / ${records.toLocaleString("en-US")} done`);
       },
@@ -107,10 +111,11 @@ async function main() {
       clearInterval(sampler);
     }
     const elapsed = (Date.now() - started) / 1000;
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
     if (process.stderr.isTTY) process.stderr.write("\r\x1b[2K");
     const { stats } = await ask<{ stats: Record<string, ServiceStats> }>({ type: "stats" }, "stats");
     const result = summarise(report, stats, elapsed, baseRss, peakRss);
+    if (process.env.BENCH_HEAP) say(`peak heapUsed ${Math.round(peakHeap / 1048576)} MB`);
     if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
     else process.stdout.write(render(result) + "\n");
     const ok = result.targets.ratio && result.targets.hubspotCalls && result.targets.memory !== false;
@@ -208,6 +213,7 @@ function render(r: ReturnType<typeof summarise>): string {
     `HubSpot upserts      ${r.calls.hubspotUpserts} for ${r.summary.synced} written = ${r.hubspotUpsertsPer100Written} per 100   ${r.targets.hubspotCalls ? "✓" : "✗"} target within 5% of 1`,
     `Klaviyo jobs         ${r.calls.klaviyoJobs} (${r.klaviyoProfilesPerJob} profiles per job)`,
     `429s answered        Fashion.AI ${r.rateLimited429.fashionai}, HubSpot ${r.rateLimited429.hubspot}, Klaviyo ${r.rateLimited429.klaviyo}`,
+    `rate control         ${r.learned.length ? r.learned.map((g) => `${g.name}: ${g.rateLimited} 429s seen, paused ${(g.pausedMs / 1000).toFixed(1)} s, rate now ${g.ratePerSecond ?? "unlimited"}/s`).join("; ") : "no 429s"}`,
     `peak RSS             ${r.memory.peakRssMb} MB (baseline ${r.memory.baselineRssMb} MB)${r.targets.memory === undefined ? "" : `   ${r.targets.memory ? "✓" : "✗"} target < 200 MB at 100,000 records`}`,
     `limits               Fashion.AI ${r.limits.fashionai}; HubSpot ${r.limits.hubspot}; Klaviyo bulk import ${r.limits.klaviyoBulk}; events ${r.limits.klaviyoEvents}`,
   ];

@@ -248,7 +248,7 @@ describe("progress and rate control units", () => {
     expect(renderProgress({ read: 60, done: 50, inFlight: 10, counts, elapsedMs: 5000, finished: false })).toMatch(/^60 read · 50 done/);
   });
 
-  it("the gate halves its concurrency and learns a rate on a 429, pauses for Retry-After, then recovers", async () => {
+  it("the gate cuts its concurrency and learns a rate on a 429, pauses for Retry-After, then recovers", async () => {
     let now = 0;
     const gate = new RateGate({ name: "t", maxConcurrency: 8, holdMs: 1000, probePerSecond: 1, now: () => now });
     for (let i = 0; i < 50; i++) await gate.run(async () => 1);
@@ -257,7 +257,7 @@ describe("progress and rate control units", () => {
     })).rejects.toThrow();
     const cut = gate.stats();
     expect(cut.rateLimited).toBe(1);
-    expect(cut.concurrency).toBe(4);
+    expect(cut.concurrency).toBe(6);
     expect(cut.ratePerSecond).toBeGreaterThan(40);
     expect(cut.ratePerSecond).toBeLessThan(50);
     // After the hold, probing raises the rate, and well past the cut point the limit is dropped.

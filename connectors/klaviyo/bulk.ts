@@ -6,7 +6,6 @@
 //     (email, unique_id) and the same unique_id never goes twice into one call.
 // Both endpoints allow 10/s burst and 150/min steady (job reads count too), so one job per batch and one
 // events call per job keep a batch at three or four calls whatever its size.
-import { EventBulkCreateEnum, EventBulkCreateJobEnum, MetricEnum, ProfileBulkImportJobEnum, ProfileEnum } from "klaviyo-api";
 import type { RetryPolicy } from "../../src/config.js";
 import { SyncError } from "../../src/errors.js";
 import type { ConnectorOutcome } from "../../src/pipeline/types.js";
@@ -15,9 +14,7 @@ import type { RateGate } from "../../src/util/rate.js";
 import { sleep as defaultSleep, withRetry, type Sleep } from "../../src/util/retry.js";
 import type { KlaviyoEventPlan, KlaviyoMapping } from "../types.js";
 import { batchesByUniqueEmail, failedOutcome, type ConnectorOutcomes, type ConnectorRecord, type ConnectorWriter } from "../shared/writer.js";
-import { withTimeout } from "../shared/timeout.js";
-import { createKlaviyoApis, type KlaviyoApis } from "./client.js";
-import { classifyKlaviyoError } from "./errors.js";
+import { KlaviyoHttp, nextPageCursor } from "./http.js";
 
 export const KLAVIYO_JOB_MAX_PROFILES = 10_000;
 /** Klaviyo's limit is 5 MB per request; stay under it with room for the envelope. */
@@ -43,6 +40,8 @@ export interface KlaviyoBulkOptions {
   /** Give up waiting for a job after this long (its records fail, retryable). Default 15 min. */
   maxWaitMs?: number;
   sleep?: Sleep;
+  /** An existing client (default: one of its own, closed by close()). */
+  http?: KlaviyoHttp;
 }
 
 export interface JobStatus {
@@ -55,7 +54,7 @@ export interface JobStatus {
 
 /** One profile as it goes into a job. */
 export function jobProfile(record: KRecord) {
-  return { type: ProfileEnum.Profile, attributes: { email: record.email, properties: record.mapping.properties } };
+  return { type: "profile", attributes: { email: record.email, properties: record.mapping.properties } };
 }
 
 /** Approximate bytes a record adds to a job request (for the 5 MB limit). */
@@ -74,20 +73,22 @@ export type EventResults = Map<number, SyncError | undefined>;
 
 export class KlaviyoBulkWriter implements ConnectorWriter<KlaviyoMapping> {
   readonly name = "klaviyo" as const;
-  readonly apis: KlaviyoApis;
+  readonly http: KlaviyoHttp;
+  private readonly ownsHttp: boolean;
   private readonly sleep: Sleep;
 
   constructor(private readonly opts: KlaviyoBulkOptions) {
-    this.apis = createKlaviyoApis(opts);
+    this.ownsHttp = !opts.http;
+    this.http = opts.http ?? new KlaviyoHttp(opts);
     this.sleep = opts.sleep ?? defaultSleep;
   }
 
-  private call<T>(what: string, gate: RateGate | undefined, fn: () => Promise<T>, retry: RetryPolicy = this.opts.retry): Promise<T> {
-    const attempt = () =>
-      withTimeout("klaviyo", `Klaviyo ${what}`, this.opts.timeoutMs, fn()).catch((err: unknown) => {
-        throw classifyKlaviyoError(err, what);
-      });
-    return withRetry(() => (gate ? gate.run(attempt) : attempt()), retry);
+  async close(): Promise<void> {
+    if (this.ownsHttp) await this.http.close();
+  }
+
+  private call<T>(gate: RateGate | undefined, fn: () => Promise<T>, retry: RetryPolicy = this.opts.retry): Promise<T> {
+    return withRetry(() => (gate ? gate.run(fn) : fn()), retry);
   }
 
   /** Splits records into jobs that respect the profile count and byte limits, one email per job. */
@@ -113,23 +114,23 @@ export class KlaviyoBulkWriter implements ConnectorWriter<KlaviyoMapping> {
 
   /** Submits one bulk import job (the caller keeps within the limits; see `jobs`). Returns the job id. */
   async submit(records: readonly KRecord[]): Promise<string> {
-    const res = await this.call("profile bulk import", this.opts.jobsGate, () =>
-      this.apis.profiles.bulkImportProfiles({
-        data: {
-          type: ProfileBulkImportJobEnum.ProfileBulkImportJob,
-          attributes: { profiles: { data: records.map(jobProfile) } },
-        },
-      } as never),
+    const res = await this.call(this.opts.jobsGate, () =>
+      this.http.post("/api/profile-bulk-import-jobs", {
+        data: { type: "profile-bulk-import-job", attributes: { profiles: { data: records.map(jobProfile) } } },
+      }, "profile bulk import"),
     );
-    const id = (res.body as { data?: { id?: string } }).data?.id;
+    const id = (res.data as { id?: string } | undefined)?.id;
     if (!id) throw new SyncError("transient", "klaviyo", "Klaviyo accepted the bulk import job but returned no job id");
     return id;
   }
 
   async status(jobId: string, retry?: RetryPolicy): Promise<JobStatus> {
-    const res = await this.call("bulk import job status", this.opts.jobsGate, () => this.apis.profiles.getBulkImportProfilesJob(jobId), retry);
-    const a = (res.body.data?.attributes ?? {}) as { status?: string; totalCount?: number; completedCount?: number; failedCount?: number };
-    return { id: jobId, status: String(a.status ?? "unknown"), total: a.totalCount ?? 0, completed: a.completedCount ?? 0, failed: a.failedCount ?? 0 };
+    const res = await this.call(this.opts.jobsGate, () =>
+      this.http.get(`/api/profile-bulk-import-jobs/${encodeURIComponent(jobId)}`, {}, "bulk import job status"), retry);
+    const a = ((res.data as { attributes?: unknown } | undefined)?.attributes ?? {}) as {
+      status?: string; total_count?: number; completed_count?: number; failed_count?: number;
+    };
+    return { id: jobId, status: String(a.status ?? "unknown"), total: a.total_count ?? 0, completed: a.completed_count ?? 0, failed: a.failed_count ?? 0 };
   }
 
   /** Per-record import errors of a completed job: record key → reason. */
@@ -138,23 +139,18 @@ export class KlaviyoBulkWriter implements ConnectorWriter<KlaviyoMapping> {
     const byEmail = new Map(records.map((r) => [r.email.toLowerCase(), r.key]));
     let cursor: string | undefined;
     for (let pages = 0; pages < 1000; pages++) {
-      const res = await this.call("bulk import errors", this.opts.jobsGate, () =>
-        this.apis.profiles.getErrorsForBulkImportProfilesJob(jobId, { pageSize: 100, ...(cursor ? { pageCursor: cursor } : {}) }), retry);
-      for (const e of res.body.data ?? []) {
-        const a = e.attributes as { detail?: string; title?: string; source?: { pointer?: string }; originalPayload?: { email?: unknown } | null };
+      const res = await this.call(this.opts.jobsGate, () =>
+        this.http.get(`/api/profile-bulk-import-jobs/${encodeURIComponent(jobId)}/import-errors`, { "page[size]": "100", "page[cursor]": cursor }, "bulk import errors"), retry);
+      for (const e of (Array.isArray(res.data) ? res.data : []) as Array<{ attributes?: unknown }>) {
+        const a = (e.attributes ?? {}) as { detail?: string; title?: string; source?: { pointer?: string }; original_payload?: { email?: unknown } | null };
         const m = /\/data\/attributes\/profiles\/data\/(\d+)/.exec(a.source?.pointer ?? "");
         const index = m ? Number(m[1]) : undefined;
-        const email = typeof a.originalPayload?.email === "string" ? a.originalPayload.email.toLowerCase() : undefined;
+        const email = typeof a.original_payload?.email === "string" ? a.original_payload.email.toLowerCase() : undefined;
         const key = index !== undefined && records[index] ? records[index]!.key : email !== undefined ? byEmail.get(email) : undefined;
         if (key !== undefined) out.set(key, a.detail ?? a.title ?? "rejected");
       }
-      const next = res.body.links?.next;
-      if (!next) break;
-      try {
-        cursor = new URL(next).searchParams.get("page[cursor]") ?? next;
-      } catch {
-        cursor = next;
-      }
+      cursor = nextPageCursor(res.links?.next);
+      if (!cursor) break;
     }
     return out;
   }
@@ -206,13 +202,10 @@ export class KlaviyoBulkWriter implements ConnectorWriter<KlaviyoMapping> {
       for (const part of splitByBytes(batch, (b) => eventBytes(b.item), KLAVIYO_EVENTS_MAX_BYTES)) {
         let error: SyncError | undefined;
         try {
-          await this.call("event bulk create", this.opts.eventsGate, () =>
-            this.apis.events.bulkCreateEvents({
-              data: {
-                type: EventBulkCreateJobEnum.EventBulkCreateJob,
-                attributes: { eventsBulkCreate: { data: part.map((p) => eventEntry(p.item)) } },
-              },
-            } as never),
+          await this.call(this.opts.eventsGate, () =>
+            this.http.post("/api/event-bulk-create-jobs", {
+              data: { type: "event-bulk-create-job", attributes: { "events-bulk-create": { data: part.map((p) => eventEntry(p.item)) } } },
+            }, "event bulk create"),
           );
         } catch (err) {
           if (!(err instanceof SyncError) || err.kind === "auth") throw err;
@@ -264,16 +257,16 @@ export function withEvent(outcome: ConnectorOutcome, record: KRecord, sent: Even
 
 function eventEntry(item: EventItem) {
   return {
-    type: EventBulkCreateEnum.EventBulkCreate,
+    type: "event-bulk-create",
     attributes: {
-      profile: { data: { type: ProfileEnum.Profile, attributes: { email: item.email } } },
+      profile: { data: { type: "profile", attributes: { email: item.email } } },
       events: {
         data: [{
           type: "event",
           attributes: {
             properties: item.event.properties,
-            uniqueId: item.event.uniqueId,
-            metric: { data: { type: MetricEnum.Metric, attributes: { name: item.event.metric } } },
+            unique_id: item.event.uniqueId,
+            metric: { data: { type: "metric", attributes: { name: item.event.metric } } },
           },
         }],
       },

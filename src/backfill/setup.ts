@@ -1,13 +1,12 @@
 // Wires a local backfill from the configuration: the source, one rate gate per API (sized from the vendor
 // limits), the Fashion.AI client, the HubSpot writer and the Klaviyo bulk writer.
-import { ConfigError, type AppConfig } from "../config.js";
+import { ConfigError, enabledConnectors, type AppConfig } from "../config.js";
 import { FashionAiClient } from "../fashionai/client.js";
 import { createHubSpotClient } from "../../connectors/hubspot/client.js";
 import { HubSpotWriter } from "../../connectors/hubspot/writer.js";
-import { createKlaviyoApis } from "../../connectors/klaviyo/client.js";
+import { KlaviyoHttp } from "../../connectors/klaviyo/http.js";
 import { KlaviyoBulkWriter } from "../../connectors/klaviyo/bulk.js";
 import type { ConnectorName } from "../pipeline/types.js";
-import { resolveConnectors } from "../runtime.js";
 import { FileSource } from "../sources/file.js";
 import { HubSpotContactsSource } from "../sources/hubspot.js";
 import { KlaviyoProfilesSource } from "../sources/klaviyo.js";
@@ -45,8 +44,29 @@ export interface LocalBackfill {
   close(): Promise<void>;
 }
 
+/**
+ * The same rule as `sync` (runtime.ts resolveConnectors), restated here so a backfill does not load the
+ * klaviyo-api SDK through the runtime (about 80 MB of memory it has no use for).
+ */
+export function backfillConnectors(config: AppConfig, to: ConnectorName[] | undefined, dryRun: boolean): ConnectorName[] {
+  const enabled = enabledConnectors(config);
+  if (dryRun && enabled.length === 0) return to ?? ["hubspot", "klaviyo"];
+  if (to) {
+    for (const name of to) {
+      if (!enabled.includes(name) && !dryRun) {
+        throw new ConfigError(`--to ${name} needs ${name === "hubspot" ? "HUBSPOT_ACCESS_TOKEN" : "KLAVIYO_API_KEY"} to be set`);
+      }
+    }
+    return to;
+  }
+  if (enabled.length === 0) {
+    throw new ConfigError("no CRM is configured: set HUBSPOT_ACCESS_TOKEN and/or KLAVIYO_API_KEY (or use --dry-run to preview)");
+  }
+  return enabled;
+}
+
 export function createLocalBackfill(config: AppConfig, limits: VendorLimits, opts: LocalBackfillOptions): LocalBackfill {
-  const connectors = resolveConnectors(config, opts.to, opts.dryRun);
+  const connectors = backfillConnectors(config, opts.to, opts.dryRun);
   if (!config.fashionai.token) throw new ConfigError("FASHIONAI_APP_TOKEN is not set (the Fashion.AI app token)");
   const log = opts.log;
   const gates = {
@@ -62,6 +82,7 @@ export function createLocalBackfill(config: AppConfig, limits: VendorLimits, opt
 
   let source: BackfillSource;
   const spec = opts.source;
+  const klaviyoHttp = config.klaviyo ? new KlaviyoHttp({ ...config.klaviyo, timeoutMs, connections: limits.klaviyoJobs + 4 }) : undefined;
   if (spec.kind === "hubspot") {
     if (!config.hubspot) throw new ConfigError("--source hubspot needs HUBSPOT_ACCESS_TOKEN to be set");
     source = new HubSpotContactsSource({
@@ -69,9 +90,9 @@ export function createLocalBackfill(config: AppConfig, limits: VendorLimits, opt
       ...(opts.modifiedSince ? { modifiedSince: opts.modifiedSince } : {}),
     });
   } else if (spec.kind === "klaviyo") {
-    if (!config.klaviyo) throw new ConfigError("--source klaviyo needs KLAVIYO_API_KEY to be set");
+    if (!klaviyoHttp) throw new ConfigError("--source klaviyo needs KLAVIYO_API_KEY to be set");
     source = new KlaviyoProfilesSource({
-      profiles: createKlaviyoApis(config.klaviyo).profiles, retry, timeoutMs, gate: gates.klaviyoProfiles,
+      http: klaviyoHttp, retry, gate: gates.klaviyoProfiles,
       ...(opts.modifiedSince ? { modifiedSince: opts.modifiedSince } : {}),
     });
   } else {
@@ -93,7 +114,7 @@ export function createLocalBackfill(config: AppConfig, limits: VendorLimits, opt
   }
   if (!opts.dryRun && connectors.includes("klaviyo") && config.klaviyo) {
     deps.klaviyo = new KlaviyoBulkWriter({
-      ...config.klaviyo, retry, timeoutMs, log, jobsGate: gates.klaviyoBulk, eventsGate: gates.klaviyoEvents,
+      ...config.klaviyo, retry, timeoutMs, log, jobsGate: gates.klaviyoBulk, eventsGate: gates.klaviyoEvents, ...(klaviyoHttp ? { http: klaviyoHttp } : {}),
     });
   }
   return {
@@ -103,6 +124,7 @@ export function createLocalBackfill(config: AppConfig, limits: VendorLimits, opt
     async close() {
       for (const g of Object.values(gates)) g.close();
       await fashionai.close();
+      await klaviyoHttp?.close();
     },
   };
 }

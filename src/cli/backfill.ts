@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { Inngest } from "inngest";
 import { loadConfig } from "../config.js";
 import { loadVendorLimits } from "../backfill/limits.js";
 import type { BackfillReport, BackfillResult, ResultsMode } from "../backfill/local.js";
 import { createProgressBar } from "../backfill/progress.js";
 import { createLocalBackfill, parseSourceSpec, type SourceSpec } from "../backfill/setup.js";
-import { backfillRequestedSchema, describeEventProblems, type BackfillRequested } from "../inngest/events.js";
+import type { BackfillRequested } from "../inngest/events.js";
 import type { ConnectorName } from "../pipeline/types.js";
 import { FileSource } from "../sources/file.js";
 import { createLogger } from "../util/log.js";
@@ -186,6 +185,8 @@ async function sendToInngest(io: BackfillIo, opts: SendOptions): Promise<number>
   } else {
     events.push({ ...base, source: opts.source.kind });
   }
+  // Loaded here: a --local run has no use for the Inngest SDK.
+  const { backfillRequestedSchema, describeEventProblems } = await import("../inngest/events.js");
   for (const data of events) {
     const check = backfillRequestedSchema.safeParse(data);
     if (!check.success) throw new UsageError(`backfill: the event would be rejected: ${describeEventProblems(check.error)}`);
@@ -193,6 +194,7 @@ async function sendToInngest(io: BackfillIo, opts: SendOptions): Promise<number>
   const payloads = events.map((data) => ({ name: "fashionai/backfill.requested" as const, data }));
   let ids: string[] = [];
   if (!opts.dryRun && payloads.length > 0) {
+    const { Inngest } = await import("inngest");
     const inngest = new Inngest({
       id: "fashionai-crm-sync", ...(dev ? { isDev: true } : {}), ...(env.INNGEST_EVENT_KEY ? { eventKey: env.INNGEST_EVENT_KEY } : {}),
       ...(env.INNGEST_BASE_URL ? { baseUrl: env.INNGEST_BASE_URL } : {}),

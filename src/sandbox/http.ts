@@ -272,7 +272,9 @@ export class SandboxServer {
         }
       });
     });
-    server.keepAliveTimeout = 1000;
+    // Like the real APIs, keep idle connections a few seconds: a 1 s hint makes undici (which subtracts a 1 s
+    // safety margin from the server's keep-alive hint) open a new connection for every request.
+    server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(this.requestedPort, LOOPBACK_HOST, () => {

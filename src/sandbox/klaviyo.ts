@@ -361,6 +361,8 @@ export class KlaviyoSandbox extends SandboxServer {
   readonly apiKey: string;
   readonly bulkJobDelayMs: number;
   private store = new Map<string, KlaviyoProfile>();
+  /** Lower-cased email → profile id (lookups by email stay O(1) for large audiences). */
+  private emailIndex = new Map<string, string>();
   private storedEvents: KlaviyoEvent[] = [];
   private posts: KlaviyoEventPost[] = [];
   private eventKeys = new Set<string>();
@@ -469,6 +471,7 @@ export class KlaviyoSandbox extends SandboxServer {
   override reset(): void {
     super.reset();
     this.store = new Map();
+    this.emailIndex = new Map();
     this.storedEvents = [];
     this.posts = [];
     this.eventKeys = new Set();
@@ -489,10 +492,17 @@ export class KlaviyoSandbox extends SandboxServer {
     return `01KSBX${s.padStart(20, "0")}`;
   }
 
+  /** Keeps the email index (lower-cased email → profile id) in step with a profile whose email changed. */
+  private indexEmail(profile: KlaviyoProfile, before: string | null): void {
+    if (before !== null && this.emailIndex.get(before.toLowerCase()) === profile.id) this.emailIndex.delete(before.toLowerCase());
+    if (profile.email !== null) this.emailIndex.set(profile.email.toLowerCase(), profile.id);
+  }
+
   private byEmail(email: string): KlaviyoProfile | undefined {
     const e = email.trim().toLowerCase();
-    for (const p of this.store.values()) if (p.email !== null && p.email.toLowerCase() === e) return p;
-    return undefined;
+    const id = this.emailIndex.get(e);
+    const p = id === undefined ? undefined : this.store.get(id);
+    return p && p.email !== null && p.email.toLowerCase() === e ? p : undefined;
   }
 
   private find(attrs: Attrs, id: string | undefined): KlaviyoProfile | undefined {
@@ -579,11 +589,13 @@ export class KlaviyoSandbox extends SandboxServer {
       };
       this.store.set(profile.id, profile);
     }
+    const emailBefore = profile.email;
     for (const k of STRING_ATTRS) {
       if (!(k in attrs)) continue;
       const v = attrs[k];
       profile[k] = typeof v === "string" ? (k === "email" ? v.trim() : v) : null;
     }
+    if (profile.email !== emailBefore) this.indexEmail(profile, emailBefore);
     if ("location" in attrs) {
       const loc = attrs.location;
       profile.location = loc === null ? null : { ...(profile.location ?? {}), ...(loc as KlaviyoLocation) };

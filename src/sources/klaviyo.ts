@@ -1,10 +1,8 @@
 // Klaviyo profiles as a backfill source: GET /api/profiles, 100 per page, cursor paging (`links.next`), only
 // the email field requested. With `modifiedSince`, the filter `greater-than(updated,<date>)` (Klaviyo's profile
 // filter supports greater-than/less-than on `updated`). Profile listing allows 75/s burst, 750/min steady.
-import type { ProfilesApi } from "klaviyo-api";
 import type { RetryPolicy } from "../config.js";
-import { classifyKlaviyoError } from "../../connectors/klaviyo/errors.js";
-import { withTimeout } from "../../connectors/shared/timeout.js";
+import { nextPageCursor, type KlaviyoHttp } from "../../connectors/klaviyo/http.js";
 import type { RateGate } from "../util/rate.js";
 import { withRetry } from "../util/retry.js";
 import { decodeCursor, encodeCursor, pagesFromCursor, type BackfillSource, type SourcePage, type SourceRow } from "./types.js";
@@ -12,9 +10,8 @@ import { decodeCursor, encodeCursor, pagesFromCursor, type BackfillSource, type 
 export const KLAVIYO_PROFILES_PAGE_SIZE = 100;
 
 export interface KlaviyoSourceOptions {
-  profiles: ProfilesApi;
+  http: KlaviyoHttp;
   retry: RetryPolicy;
-  timeoutMs: number;
   modifiedSince?: Date;
   gate?: RateGate;
   pageSize?: number;
@@ -44,18 +41,15 @@ export class KlaviyoProfilesSource implements BackfillSource {
 
   async page(cursor: string | undefined): Promise<SourcePage> {
     const c = decodeCursor<KCursor>(cursor, "Klaviyo profiles") ?? { r: 0 };
-    const what = "list profiles";
     const attempt = () =>
-      withTimeout("klaviyo", `Klaviyo ${what}`, this.opts.timeoutMs, this.opts.profiles.getProfiles({
-        fieldsProfile: ["email"],
-        pageSize: this.opts.pageSize ?? KLAVIYO_PROFILES_PAGE_SIZE,
-        ...(c.c ? { pageCursor: c.c } : {}),
-        ...(this.opts.modifiedSince ? { filter: `greater-than(updated,${this.opts.modifiedSince.toISOString()})` } : {}),
-      })).catch((err: unknown) => {
-        throw classifyKlaviyoError(err, what);
-      });
+      this.opts.http.get("/api/profiles", {
+        "fields[profile]": "email",
+        "page[size]": String(this.opts.pageSize ?? KLAVIYO_PROFILES_PAGE_SIZE),
+        "page[cursor]": c.c,
+        filter: this.opts.modifiedSince ? `greater-than(updated,${this.opts.modifiedSince.toISOString()})` : undefined,
+      }, "list profiles");
     const res = await withRetry(() => (this.opts.gate ? this.opts.gate.run(attempt) : attempt()), this.opts.retry);
-    const data = (res.body.data ?? []) as ProfileLike[];
+    const data = (Array.isArray(res.data) ? res.data : []) as ProfileLike[];
     const rows: SourceRow[] = data.map((p, i) => {
       const row = c.r + i + 1;
       const email = p.attributes?.email?.trim();
@@ -64,17 +58,7 @@ export class KlaviyoProfilesSource implements BackfillSource {
       }
       return { row, request: { identifier: email, by: "email" } };
     });
-    const next = nextCursor(res.body.links?.next);
+    const next = nextPageCursor(res.links?.next);
     return { rows, ...(next ? { next: encodeCursor({ c: next, r: c.r + rows.length } satisfies KCursor) } : {}) };
-  }
-}
-
-/** The page[cursor] value of a `links.next` URL (the SDK takes the bare cursor). */
-function nextCursor(link: string | null | undefined): string | undefined {
-  if (!link) return undefined;
-  try {
-    return new URL(link).searchParams.get("page[cursor]") ?? link;
-  } catch {
-    return link;
   }
 }

@@ -1,11 +1,11 @@
 // Client-side rate control for long in-process runs (local backfills, the benchmark). One RateGate per API
 // (or per endpoint family with its own vendor limit). A call goes through `gate.run(fn)`, which waits until
 //   - no Retry-After pause is in force,
-//   - fewer than `concurrency` calls are in flight (AIMD: halved on a 429, +1 per `concurrency` successes),
+//   - fewer than `concurrency` calls are in flight (AIMD: cut by a quarter on a 429, +1 per `concurrency` successes),
 //   - every known rolling window (e.g. HubSpot's 100 per 10 s) has room, and
-//   - the learned rate allows it (unknown limits, e.g. Fashion.AI's: learned from the first 429 as ~97% of the
-//     rate that was just accepted, halved if 429s come back soon, probed upwards again after a quiet spell,
-//     and dropped entirely once well clear of where it was cut).
+//   - the learned rate allows it (unknown limits, e.g. Fashion.AI's: learned from the first 429 as 95% of the
+//     rate that was just accepted, cut by a further 20% each time 429s come back within the hold time, probed
+//     upwards again after a quiet spell, and dropped entirely once well clear of where it was cut).
 // Grants are FIFO, so no caller starves. Retrying is not done here: the caller's retry loop sleeps the
 // Retry-After and calls `run` again, which also waits for the pause.
 
@@ -30,9 +30,9 @@ export interface RateGateOptions {
   windowSlackMs?: number;
   /** Learn a rate from 429s (default true). */
   adaptive?: boolean;
-  /** How long a learned rate is held before probing upwards (default 20 s). */
+  /** How long a learned rate is held before probing upwards (default 30 s). */
   holdMs?: number;
-  /** Probing speed: relative increase per second once the hold is over (default 0.03). */
+  /** Probing speed: relative increase per second once the hold is over (default 0.02). */
   probePerSecond?: number;
   log?: Logger;
   now?: () => number;
@@ -55,6 +55,11 @@ interface Waiter {
 }
 
 const SUCCESS_WINDOW_MS = 1000;
+const BURST_MS = 10;
+/** The learned rate, as a share of the rate accepted just before the first 429. */
+const FIRST_CUT = 0.95;
+/** Further cut when 429s come back within the hold time. */
+const REPEAT_CUT = 0.8;
 
 export class RateGate {
   readonly name: string;
@@ -89,8 +94,8 @@ export class RateGate {
       windows: (options.windows ?? []).filter((w) => w.limit > 0 && w.windowMs > 0),
       windowSlackMs: options.windowSlackMs ?? 150,
       adaptive: options.adaptive ?? true,
-      holdMs: options.holdMs ?? 20_000,
-      probePerSecond: options.probePerSecond ?? 0.03,
+      holdMs: options.holdMs ?? 30_000,
+      probePerSecond: options.probePerSecond ?? 0.02,
     };
     this.log = options.log;
     this.now = options.now ?? Date.now;
@@ -171,8 +176,8 @@ export class RateGate {
     if (Number.isFinite(this.rate)) {
       this.probe(now);
       const spacing = 1000 / this.rate;
-      // A small burst allowance (~25 ms worth) keeps pacing smooth without sleeping for every call.
-      wait = Math.max(wait, this.nextAt - now - Math.max(spacing, 25));
+      // A small burst allowance (~10 ms worth) keeps pacing smooth without sleeping for every call.
+      wait = Math.max(wait, this.nextAt - now - Math.max(spacing, BURST_MS));
     }
     return wait;
   }
@@ -181,7 +186,7 @@ export class RateGate {
     this.inFlight += 1;
     this.calls += 1;
     for (const log of this.sends) log.push(now);
-    if (Number.isFinite(this.rate)) this.nextAt = Math.max(this.nextAt, now - 25) + 1000 / this.rate;
+    if (Number.isFinite(this.rate)) this.nextAt = Math.max(this.nextAt, now - BURST_MS) + 1000 / this.rate;
   }
 
   private onSuccess(): void {
@@ -205,16 +210,16 @@ export class RateGate {
     // Calls already in flight when the first 429 came back belong to the same episode: cut once.
     if (now < this.episodeUntil) return;
     this.episodeUntil = now + Math.max(pause, 250);
-    this.concurrency = Math.max(this.opts.minConcurrency, Math.floor(this.concurrency / 2));
+    this.concurrency = Math.max(this.opts.minConcurrency, Math.floor(this.concurrency * 0.75));
     if (!this.opts.adaptive) return;
     while (this.successes.length > 0 && this.successes[0]! <= now - SUCCESS_WINDOW_MS) this.successes.shift();
     const measured = this.successes.length * (1000 / SUCCESS_WINDOW_MS);
     const recent = now - this.lastCutAt < this.opts.holdMs;
     const before = this.rate;
     let next: number;
-    if (recent && Number.isFinite(this.rate)) next = this.rate * 0.5;
-    else if (measured > 0) next = Math.min(measured * 0.97, Number.isFinite(this.rate) ? this.rate : Infinity);
-    else next = Number.isFinite(this.rate) ? this.rate * 0.5 : 1;
+    if (recent && Number.isFinite(this.rate)) next = this.rate * REPEAT_CUT;
+    else if (measured > 0) next = Math.min(measured * FIRST_CUT, Number.isFinite(this.rate) ? this.rate : Infinity);
+    else next = Number.isFinite(this.rate) ? this.rate * REPEAT_CUT : 1;
     this.rate = Math.max(0.2, next);
     this.cutFrom = Math.max(measured, Number.isFinite(before) ? before : 0);
     this.lastCutAt = now;
