@@ -3,7 +3,7 @@ import { Inngest } from "inngest";
 import { enabledConnectors, loadConfig } from "./src/config.js";
 import { createSyncProfiles, type RuntimeProvider } from "./src/inngest/functions/sync-profiles.js";
 import { createSyncSegments, type SegmentsContext, type SegmentsProvider } from "./src/inngest/functions/sync-segments.js";
-import { createSegmentServices, readKlaviyoWriteRate, readSegmentCap } from "./src/segments/setup.js";
+import { createSegmentServices, readKlaviyoWriteRate, readSegmentCapOverride } from "./src/segments/setup.js";
 import { createRuntime, type Runtime } from "./src/runtime.js";
 import { createLogger } from "./src/util/log.js";
 
@@ -16,8 +16,9 @@ export function createInngest(env: Record<string, string | undefined> = process.
 }
 
 /**
- * The runtime for durable runs: built once per process from the environment, with in-process
- * retries off so that Inngest's retries are the only ones.
+ * The runtime for durable runs: built once per process from the environment (and the mapping override
+ * file: FASHIONAI_SYNC_CONFIG, else ./fashionai-sync.config.json), with in-process retries off so that
+ * Inngest's retries are the only ones.
  */
 export function envRuntimeProvider(env: Record<string, string | undefined> = process.env): RuntimeProvider {
   let runtime: Runtime | undefined;
@@ -30,7 +31,7 @@ export function envRuntimeProvider(env: Record<string, string | undefined> = pro
   };
 }
 
-/** The CRM clients of sync-segments, built once per process from the environment (in-process retries off). */
+/** The CRM clients of sync-segments, built once per process from the environment and the override file (in-process retries off). */
 export function envSegmentsProvider(env: Record<string, string | undefined> = process.env): SegmentsProvider {
   let context: SegmentsContext | undefined;
   return () => {
@@ -39,7 +40,8 @@ export function envSegmentsProvider(env: Record<string, string | undefined> = pr
       const services = createSegmentServices(config, {
         log: createLogger(), retry: { ...config.retry, attempts: 1 }, klaviyoWriteRate: readKlaviyoWriteRate(env),
       });
-      context = { services, cap: readSegmentCap(env), enabled: enabledConnectors(config) };
+      const cap = readSegmentCapOverride(env);
+      context = { services, ...(cap === undefined ? {} : { cap }), enabled: enabledConnectors(config) };
     }
     return context;
   };

@@ -1,5 +1,7 @@
 import { registerSecret } from "./util/redact.js";
 import type { ConnectorName } from "./pipeline/types.js";
+import type { MappingPlan } from "./mapping/plan.js";
+import { loadMappingPlan } from "./overrides/load.js";
 
 /** A usage or configuration problem: one line naming the variable or flag, exit code 2. */
 export class ConfigError extends Error {
@@ -32,6 +34,11 @@ export interface AppConfig {
   concurrency: number;
   /** Per-request timeout for every API. */
   timeoutMs: number;
+  /**
+   * The field plan: property names, forms, group, tone synonyms and caps, from the mapping override file
+   * (fashionai-sync.config.json, FASHIONAI_SYNC_CONFIG or --config). Absent = PRODUCT.md's defaults.
+   */
+  mapping?: MappingPlan;
 }
 
 type Env = Record<string, string | undefined>;
@@ -69,8 +76,11 @@ function readInt(env: Env, name: string, fallback: number, min: number, max: num
   return Number(raw);
 }
 
-/** Reads the environment once. Throws ConfigError naming the variable at fault. */
-export function loadConfig(env: Env = process.env): AppConfig {
+/**
+ * Reads the environment once, and the mapping override file when there is one (see src/overrides/load.ts;
+ * `cwd` is where the default file is looked for). Throws ConfigError naming the variable or file at fault.
+ */
+export function loadConfig(env: Env = process.env, opts: { cwd?: string } = {}): AppConfig {
   const hubspotToken = readToken(env, "HUBSPOT_ACCESS_TOKEN");
   const klaviyoKey = readToken(env, "KLAVIYO_API_KEY");
   return {
@@ -92,6 +102,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     concurrency: readInt(env, "FASHIONAI_SYNC_CONCURRENCY", 8, 1, 256),
     timeoutMs: readInt(env, "FASHIONAI_SYNC_TIMEOUT_MS", 15_000, 100, 300_000),
+    mapping: loadMappingPlan(env, opts),
   };
 }
 

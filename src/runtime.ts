@@ -8,6 +8,8 @@ import type { CurrentReader } from "../connectors/shared/current.js";
 import type { SchemaChanges } from "../connectors/hubspot/schema-sync.js";
 import type { PipelineDeps, Writers } from "./pipeline/sync.js";
 import type { ConnectorName } from "./pipeline/types.js";
+import { hubspotPropertyDefinitions } from "../connectors/hubspot/schema.js";
+import { DEFAULT_MAPPING_PLAN } from "./mapping/plan.js";
 import type { Logger } from "./util/log.js";
 
 export interface RuntimeOptions {
@@ -59,9 +61,11 @@ export function createRuntime(config: AppConfig, opts: RuntimeOptions): Runtime 
   });
   const writers: Writers = {};
   const common = { retry, timeoutMs: config.timeoutMs, log: opts.log };
+  // The field plan (mapping overrides, or PRODUCT.md's defaults) decides names, forms and group everywhere.
+  const mapping = config.mapping ?? DEFAULT_MAPPING_PLAN;
   if (!dryRun && connectors.includes("hubspot") && config.hubspot) {
     writers.hubspot = new HubSpotWriter({
-      ...config.hubspot, ...common, ...(opts.onSchemaChange ? { onSchemaChange: opts.onSchemaChange } : {}),
+      ...config.hubspot, ...common, plan: mapping.hubspot, ...(opts.onSchemaChange ? { onSchemaChange: opts.onSchemaChange } : {}),
     });
   }
   if (!dryRun && connectors.includes("klaviyo") && config.klaviyo) {
@@ -70,7 +74,7 @@ export function createRuntime(config: AppConfig, opts: RuntimeOptions): Runtime 
   // A dry run reads what each configured CRM holds now, to show old → new (reads only).
   const readers: Partial<Record<ConnectorName, CurrentReader>> = {};
   if (dryRun && connectors.includes("hubspot") && config.hubspot) {
-    readers.hubspot = new HubSpotReader({ ...config.hubspot, retry, timeoutMs: config.timeoutMs });
+    readers.hubspot = new HubSpotReader({ ...config.hubspot, retry, timeoutMs: config.timeoutMs, definitions: hubspotPropertyDefinitions(mapping.hubspot) });
   }
   if (dryRun && connectors.includes("klaviyo") && config.klaviyo) {
     readers.klaviyo = new KlaviyoReader({ ...config.klaviyo, retry, timeoutMs: config.timeoutMs });
@@ -78,7 +82,7 @@ export function createRuntime(config: AppConfig, opts: RuntimeOptions): Runtime 
   return {
     fashionai,
     writers,
-    deps: { source: fashionai, connectors, writers, dryRun, retry, concurrency: config.concurrency, log: opts.log, readers },
+    deps: { source: fashionai, connectors, writers, dryRun, retry, concurrency: config.concurrency, log: opts.log, readers, mapping },
     close: () => fashionai.close(),
   };
 }

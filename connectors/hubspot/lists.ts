@@ -8,7 +8,7 @@ import { SyncError } from "../../src/errors.js";
 import type { Logger } from "../../src/util/log.js";
 import { withRetry } from "../../src/util/retry.js";
 import { withTimeout } from "../shared/timeout.js";
-import { NOVO_PROPERTY, TONE_PROPERTY, type SegmentOutcome, type SegmentSpec } from "../shared/segments.js";
+import { DEFAULT_SEGMENT_PROPERTIES, type SegmentOutcome, type SegmentPropertyNames, type SegmentSpec } from "../shared/segments.js";
 import { classifyHubSpotError } from "./errors.js";
 
 /** Contacts, in the lists API's object type ids. */
@@ -61,14 +61,17 @@ function propertyFilter(property: string, operation: PropertyOperation): FilterB
 }
 
 /**
- * The list filter of a segment. Tone: the multi-checkbox enumeration `fashionai_tom_de_voz` holds that
- * option (ENUMERATION / IS_ANY_OF with the option's value). Novo comportamento: the bool property is true.
+ * The list filter of a segment. Tone: the multi-checkbox enumeration (`fashionai_tom_de_voz`, or its name
+ * in the field plan) holds that option (ENUMERATION / IS_ANY_OF with the option's value). Novo
+ * comportamento: the bool property is true.
  */
-export function hubspotListFilter(spec: SegmentSpec): FilterBranch {
+export function hubspotListFilter(spec: SegmentSpec, properties: SegmentPropertyNames = DEFAULT_SEGMENT_PROPERTIES): FilterBranch {
+  const property = spec.kind === "novo" ? properties.novo : properties.tone;
+  if (property === undefined) throw new Error(`no property for the ${spec.kind} segments in this field plan`);
   if (spec.kind === "novo") {
-    return propertyFilter(NOVO_PROPERTY, { operationType: "BOOL", operator: "IS_EQUAL_TO", value: true, includeObjectsWithNoValueSet: false });
+    return propertyFilter(property, { operationType: "BOOL", operator: "IS_EQUAL_TO", value: true, includeObjectsWithNoValueSet: false });
   }
-  return propertyFilter(TONE_PROPERTY, { operationType: "ENUMERATION", operator: "IS_ANY_OF", values: [spec.value], includeObjectsWithNoValueSet: false });
+  return propertyFilter(property, { operationType: "ENUMERATION", operator: "IS_ANY_OF", values: [spec.value], includeObjectsWithNoValueSet: false });
 }
 
 /** An order-independent form of a filter branch: two lists select the same contacts when these are equal. */
@@ -119,10 +122,22 @@ function createdAfterAll(outcome: SegmentOutcome): SegmentOutcome {
 }
 
 export class HubSpotLists {
+  private readonly properties: SegmentPropertyNames;
+
   constructor(
     private readonly client: Client,
-    private readonly opts: { retry: RetryPolicy; timeoutMs: number; log: Logger },
-  ) {}
+    private readonly opts: {
+      retry: RetryPolicy; timeoutMs: number; log: Logger;
+      /** What the lists filter on (default PRODUCT.md's names; from the field plan). */
+      properties?: SegmentPropertyNames;
+    },
+  ) {
+    this.properties = opts.properties ?? DEFAULT_SEGMENT_PROPERTIES;
+  }
+
+  filterFor(spec: SegmentSpec): FilterBranch {
+    return hubspotListFilter(spec, this.properties);
+  }
 
   private call<T>(what: string, fn: () => Promise<T>, policy: RetryPolicy = this.opts.retry): Promise<T> {
     return withRetry(async () => {
@@ -138,9 +153,11 @@ export class HubSpotLists {
 
   /** The options of the tone property, in HubSpot's display order; none when the property does not exist yet. */
   async toneOptions(): Promise<HubSpotToneOption[]> {
+    const name = this.properties.tone;
+    if (name === undefined) return [];
     let property;
     try {
-      property = await this.call(`read property ${TONE_PROPERTY}`, () => this.client.crm.properties.coreApi.getByName("contacts", TONE_PROPERTY));
+      property = await this.call(`read property ${name}`, () => this.client.crm.properties.coreApi.getByName("contacts", name));
     } catch (err) {
       if (err instanceof SyncError && err.kind === "not_found") return [];
       throw err;
@@ -170,9 +187,9 @@ export class HubSpotLists {
   judge(spec: SegmentSpec, existing: ExistingList): SegmentOutcome {
     const base = { crm: "hubspot" as const, key: spec.key, name: spec.name, id: existing.listId };
     if (existing.processingType !== "DYNAMIC") {
-      return { ...base, status: "conflict", reason: `a ${existing.processingType} list already has this name; expected a DYNAMIC list filtered on ${describeFilter(hubspotListFilter(spec))}` };
+      return { ...base, status: "conflict", reason: `a ${existing.processingType} list already has this name; expected a DYNAMIC list filtered on ${describeFilter(this.filterFor(spec))}` };
     }
-    const desired = hubspotListFilter(spec);
+    const desired = this.filterFor(spec);
     if (!sameFilter(existing.filterBranch, desired)) {
       return { ...base, status: "conflict", reason: `the existing list filters on ${describeFilter(existing.filterBranch)}; expected ${describeFilter(desired)} (left as it is)` };
     }
@@ -191,7 +208,7 @@ export class HubSpotLists {
       name: spec.name,
       objectTypeId: CONTACTS_OBJECT_TYPE_ID,
       processingType: "DYNAMIC",
-      filterBranch: hubspotListFilter(spec),
+      filterBranch: this.filterFor(spec),
     };
     const what = `create list "${spec.name}"`;
     try {

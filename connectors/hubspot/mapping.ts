@@ -4,7 +4,8 @@
 // characters (longer values are cut to fit, ending in `…`, with a warning).
 import type { EnumOption, HubSpotMapping, MapToHubSpot, MappingContext } from "../types.js";
 import type { ParsedProfile } from "../../src/profile/types.js";
-import { FIELDS, extractFields, type CanonicalValue, type FieldSpec } from "../../src/mapping/fields.js";
+import type { CanonicalValue } from "../../src/mapping/fields.js";
+import { DEFAULT_MAPPING_PLAN, planValues, type FieldPlan, type PlannedField } from "../../src/mapping/plan.js";
 import { HUBSPOT_MAX_LENGTH, truncateForHubSpot } from "../../src/mapping/text.js";
 
 /**
@@ -27,8 +28,10 @@ export function joinOptionValues(
   return { value: kept.map((o) => o.value).join(";"), kept, dropped: options.length - kept.length };
 }
 
-function format(spec: FieldSpec, v: CanonicalValue, out: HubSpotMapping): void {
-  const key = spec.key;
+function format(field: PlannedField, v: CanonicalValue, out: HubSpotMapping): void {
+  // Warnings name the field by its default key; values go under the property name of the plan.
+  const key = field.key;
+  const name = field.name;
   let raw: string;
   switch (v.type) {
     case "options": {
@@ -39,8 +42,8 @@ function format(spec: FieldSpec, v: CanonicalValue, out: HubSpotMapping): void {
         );
       }
       if (kept.length === 0) return;
-      out.options[key] = kept;
-      out.properties[key] = value;
+      out.options[name] = kept;
+      out.properties[name] = value;
       return;
     }
     case "text":
@@ -56,15 +59,21 @@ function format(spec: FieldSpec, v: CanonicalValue, out: HubSpotMapping): void {
   }
   const { value, warning } = truncateForHubSpot(raw);
   if (warning !== undefined) out.warnings.push(`${key}: ${warning}`);
-  out.properties[key] = value;
+  out.properties[name] = value;
 }
 
-export const mapToHubSpot: MapToHubSpot = (profile: ParsedProfile, ctx: MappingContext): HubSpotMapping => {
-  const { values, warnings } = extractFields(profile, ctx);
+/**
+ * The HubSpot property values of a profile under a field plan (default: PRODUCT.md's schema). Only the
+ * plan's fields are written, under its property names; list fields as checkbox options or text.
+ */
+export function mapToHubSpot(profile: ParsedProfile, ctx: MappingContext, plan: FieldPlan = DEFAULT_MAPPING_PLAN.hubspot): HubSpotMapping {
+  const { values, warnings } = planValues(profile, ctx, plan);
   const out: HubSpotMapping = { properties: {}, options: {}, warnings: [...warnings] };
-  for (const spec of FIELDS as readonly FieldSpec[]) {
-    const v = values[spec.key as keyof typeof values];
-    if (v !== undefined) format(spec, v, out);
-  }
+  for (const { field, value } of values) format(field, value, out);
   return out;
-};
+}
+
+/** mapToHubSpot bound to a field plan. */
+export function createHubSpotMapping(plan: FieldPlan): MapToHubSpot {
+  return (profile, ctx) => mapToHubSpot(profile, ctx, plan);
+}

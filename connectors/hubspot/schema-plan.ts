@@ -7,7 +7,7 @@ import { withRetry } from "../../src/util/retry.js";
 import type { EnumOption } from "../types.js";
 import { withTimeout } from "../shared/timeout.js";
 import { classifyHubSpotError } from "./errors.js";
-import { HUBSPOT_GROUP, hubspotPropertyDefinitions, type HubSpotPropertyDefinition } from "./schema.js";
+import { hubspotSchema, type HubSpotSchema } from "./schema.js";
 import type { SchemaChanges } from "./schema-sync.js";
 
 export interface SchemaPlan extends SchemaChanges {
@@ -19,8 +19,9 @@ export async function planHubSpotSchema(
   client: Client,
   needed: Record<string, EnumOption[]>,
   opts: { retry: RetryPolicy; timeoutMs: number; log: Logger },
-  definitions: HubSpotPropertyDefinition[] = hubspotPropertyDefinitions(),
+  schema: HubSpotSchema = hubspotSchema(),
 ): Promise<SchemaPlan> {
+  const { group, definitions } = schema;
   const call = <T>(what: string, fn: () => Promise<T>) =>
     withRetry(async () => {
       try {
@@ -33,7 +34,7 @@ export async function planHubSpotSchema(
   const all = await call("read contact properties", () => client.crm.properties.coreApi.getAll("contacts"));
   const byName = new Map(all.results.map((p) => [p.name, p]));
   const plan: SchemaPlan = {
-    groupCreated: !groups.results.some((g) => g.name === HUBSPOT_GROUP.name),
+    groupCreated: !groups.results.some((g) => g.name === group.name),
     propertiesCreated: [],
     optionsAdded: {},
     conflicts: [],

@@ -5,7 +5,7 @@ import { withRetry } from "../../src/util/retry.js";
 import type { Logger } from "../../src/util/log.js";
 import type { EnumOption } from "../types.js";
 import { classifyHubSpotError } from "./errors.js";
-import { HUBSPOT_GROUP, hubspotPropertyDefinitions, type HubSpotPropertyDefinition } from "./schema.js";
+import { hubspotSchema, type HubSpotPropertyDefinition, type HubSpotSchema } from "./schema.js";
 import { withTimeout } from "../shared/timeout.js";
 
 interface KnownProperty {
@@ -35,13 +35,16 @@ export class HubSpotSchemaSync {
   private known: Map<string, KnownProperty> | undefined;
   private optionUpdates: Promise<unknown> = Promise.resolve();
   private readonly definitions: HubSpotPropertyDefinition[];
+  private readonly group: { name: string; label: string };
 
   constructor(
     private readonly client: Client,
     private readonly opts: { retry: RetryPolicy; timeoutMs: number; log: Logger; gate?: { run<T>(fn: () => Promise<T>): Promise<T> } },
-    definitions: HubSpotPropertyDefinition[] = hubspotPropertyDefinitions(),
+    /** The group and properties to keep in place (default: PRODUCT.md's; a field plan may change them). */
+    schema: HubSpotSchema = hubspotSchema(),
   ) {
-    this.definitions = definitions;
+    this.definitions = schema.definitions;
+    this.group = schema.group;
   }
 
   /** Forget the cache, e.g. after HubSpot rejected an option another process should have created. */
@@ -63,9 +66,9 @@ export class HubSpotSchemaSync {
   private async load(changes: SchemaChanges): Promise<Map<string, KnownProperty>> {
     if (this.known) return this.known;
     const groups = await this.call("read property groups", () => this.client.crm.properties.groupsApi.getAll("contacts"));
-    if (!groups.results.some((g) => g.name === HUBSPOT_GROUP.name)) {
+    if (!groups.results.some((g) => g.name === this.group.name)) {
       await this.call("create property group", () =>
-        this.client.crm.properties.groupsApi.create("contacts", { name: HUBSPOT_GROUP.name, label: HUBSPOT_GROUP.label, displayOrder: -1 }),
+        this.client.crm.properties.groupsApi.create("contacts", { name: this.group.name, label: this.group.label, displayOrder: -1 }),
       ).catch((err: unknown) => {
         if (err instanceof SyncError && err.status === 409) return; // created meanwhile by another run
         throw err;

@@ -2,8 +2,10 @@
 // follow PropertyCreate / PropertyGroupCreate / OptionInput of HubSpot's properties v3 API
 // (../shared/specs/hubspot/properties-v3.json).
 import { FIELDS, type FieldSpec, type HubSpotFieldType, type HubSpotType } from "../../src/mapping/fields.js";
+import { DEFAULT_HUBSPOT_GROUP, DEFAULT_MAPPING_PLAN, type HubSpotPlan, type PlannedField } from "../../src/mapping/plan.js";
 
-export const HUBSPOT_GROUP = { name: "fashionai", label: "Fashion.AI" } as const;
+/** The default group (PRODUCT.md); a mapping override file may choose another (HubSpotPlan.group). */
+export const HUBSPOT_GROUP = DEFAULT_HUBSPOT_GROUP;
 
 /** OptionInput: `hidden`, `label` and `value` are required by the API. */
 export interface HubSpotOptionInput {
@@ -34,24 +36,39 @@ export const HUBSPOT_BOOL_OPTIONS: readonly HubSpotOptionInput[] = [
   { label: "Não", value: "false", hidden: false, displayOrder: 1 },
 ];
 
-function definition(spec: FieldSpec, index: number): HubSpotPropertyDefinition {
+function definition(field: PlannedField, groupName: string): HubSpotPropertyDefinition {
+  const { spec } = field;
   const def: HubSpotPropertyDefinition = {
-    name: spec.key,
+    name: field.name,
     label: spec.label,
     description: spec.description,
-    groupName: HUBSPOT_GROUP.name,
-    type: spec.hubspot.type,
-    fieldType: spec.hubspot.fieldType,
-    displayOrder: index + 1,
+    groupName,
+    type: field.hubspot.type,
+    fieldType: field.hubspot.fieldType,
+    // The table position, so turning a field off does not reorder the others.
+    displayOrder: (FIELDS as readonly FieldSpec[]).indexOf(spec) + 1,
   };
-  if (spec.hubspot.type === "enumeration") def.options = [];
-  if (spec.hubspot.type === "bool") def.options = HUBSPOT_BOOL_OPTIONS.map((o) => ({ ...o }));
+  if (def.type === "enumeration") def.options = [];
+  if (def.type === "bool") def.options = HUBSPOT_BOOL_OPTIONS.map((o) => ({ ...o }));
   return def;
 }
 
-/** One definition per field of the table, in table order (fresh objects on every call). */
-export function hubspotPropertyDefinitions(): HubSpotPropertyDefinition[] {
-  return (FIELDS as readonly FieldSpec[]).map(definition);
+/**
+ * One definition per field of the plan (default: every field of the table, PRODUCT.md's schema), in
+ * table order, under the plan's names and group (fresh objects on every call).
+ */
+export function hubspotPropertyDefinitions(plan: HubSpotPlan = DEFAULT_MAPPING_PLAN.hubspot): HubSpotPropertyDefinition[] {
+  return plan.fields.map((f) => definition(f, plan.group.name));
+}
+
+/** What the HubSpot connector creates: the property group and the property definitions. */
+export interface HubSpotSchema {
+  group: { name: string; label: string };
+  definitions: HubSpotPropertyDefinition[];
+}
+
+export function hubspotSchema(plan: HubSpotPlan = DEFAULT_MAPPING_PLAN.hubspot): HubSpotSchema {
+  return { group: { ...plan.group }, definitions: hubspotPropertyDefinitions(plan) };
 }
 
 /** HubSpot option inputs for enumeration options a record needs, in order. */

@@ -10,6 +10,8 @@ import { withTimeout } from "../shared/timeout.js";
 import { createHubSpotClient } from "./client.js";
 import { classifyHubSpotError } from "./errors.js";
 import { HubSpotSchemaSync, type SchemaChanges } from "./schema-sync.js";
+import { hubspotSchema } from "./schema.js";
+import type { HubSpotPlan } from "../../src/mapping/plan.js";
 
 /** HubSpot's batch endpoints take at most 100 inputs per call. */
 export const HUBSPOT_BATCH_SIZE = 100;
@@ -24,6 +26,8 @@ export interface HubSpotWriterOptions {
   onSchemaChange?: (changes: SchemaChanges) => void;
   /** Client-side rate control (local backfills): every HubSpot call, schema calls included, goes through it. */
   gate?: Pick<RateGate, "run">;
+  /** The field plan: which group and properties the schema sync keeps in place (default PRODUCT.md's). */
+  plan?: HubSpotPlan;
 }
 
 type Batch = ConnectorRecord<HubSpotMapping>[];
@@ -35,7 +39,7 @@ export class HubSpotWriter implements ConnectorWriter<HubSpotMapping> {
 
   constructor(private readonly opts: HubSpotWriterOptions) {
     this.client = createHubSpotClient(opts);
-    this.schema = new HubSpotSchemaSync(this.client, opts);
+    this.schema = new HubSpotSchemaSync(this.client, opts, hubspotSchema(opts.plan));
   }
 
   async write(records: Batch): Promise<ConnectorOutcomes> {

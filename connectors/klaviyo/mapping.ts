@@ -8,18 +8,20 @@
 import { createHash } from "node:crypto";
 import type { KlaviyoEventPlan, KlaviyoMapping, KlaviyoValue, MapToKlaviyo, MappingContext } from "../types.js";
 import type { ParsedProfile } from "../../src/profile/types.js";
-import { FIELDS, extractFields, type CanonicalValue, type FieldSpec } from "../../src/mapping/fields.js";
+import type { CanonicalValue } from "../../src/mapping/fields.js";
+import { DEFAULT_MAPPING_PLAN, planValues, type FieldPlan, type PlannedField } from "../../src/mapping/plan.js";
 import { cleanList, cleanText } from "../../src/mapping/text.js";
 
 export const NOVO_COMPORTAMENTO_METRIC = "Fashion.AI Novo Comportamento";
 export const NOVO_COMPORTAMENTO_ID_PREFIX = "fashionai-nc-";
 
-function toKlaviyo(v: CanonicalValue): KlaviyoValue {
+function toKlaviyo(field: PlannedField, v: CanonicalValue): KlaviyoValue {
   switch (v.type) {
     case "options":
       return v.value.map((o) => o.label);
     case "list":
-      return [...v.value];
+      // A list field chosen as textarea is one text, an item per line; otherwise a JSON array.
+      return field.fieldType === "textarea" ? v.value.join("\n") : [...v.value];
     case "text":
     case "datetime":
     case "boolean":
@@ -70,16 +72,22 @@ function novoComportamentoEvent(profile: ParsedProfile): KlaviyoEventPlan {
   return { metric: NOVO_COMPORTAMENTO_METRIC, uniqueId: novoComportamentoUniqueId(profile), properties };
 }
 
-export const mapToKlaviyo: MapToKlaviyo = (profile: ParsedProfile, ctx: MappingContext): KlaviyoMapping => {
-  const { values, warnings } = extractFields(profile, ctx);
+/**
+ * The Klaviyo profile properties of a profile under a field plan (default: PRODUCT.md's schema), plus the
+ * Novo Comportamento event. The event is not a property: it follows novo_comportamento even when the
+ * plan turns that property off.
+ */
+export function mapToKlaviyo(profile: ParsedProfile, ctx: MappingContext, plan: FieldPlan = DEFAULT_MAPPING_PLAN.klaviyo): KlaviyoMapping {
+  const { values, warnings, novo } = planValues(profile, ctx, plan);
   const properties: Record<string, KlaviyoValue> = {};
-  for (const spec of FIELDS as readonly FieldSpec[]) {
-    const v = values[spec.key as keyof typeof values];
-    if (v !== undefined) properties[spec.key] = toKlaviyo(v);
-  }
+  for (const { field, value } of values) properties[field.name] = toKlaviyo(field, value);
   const out: KlaviyoMapping = { properties, warnings: [...warnings] };
   // The event follows the same boolean rules as the property (true, or "true" in any case).
-  const novo = values.fashionai_novo_comportamento;
-  if (novo?.type === "boolean" && novo.value) out.event = novoComportamentoEvent(profile);
+  if (novo === true) out.event = novoComportamentoEvent(profile);
   return out;
-};
+}
+
+/** mapToKlaviyo bound to a field plan. */
+export function createKlaviyoMapping(plan: FieldPlan): MapToKlaviyo {
+  return (profile, ctx) => mapToKlaviyo(profile, ctx, plan);
+}

@@ -11,7 +11,7 @@ import type { Logger } from "../../src/util/log.js";
 import { Pacer, type RateWindow } from "../../src/util/pacer.js";
 import { withRetry } from "../../src/util/retry.js";
 import { withTimeout } from "../shared/timeout.js";
-import { NOVO_PROPERTY, TONE_PROPERTY, type SegmentOutcome, type SegmentSpec } from "../shared/segments.js";
+import { DEFAULT_SEGMENT_PROPERTIES, type SegmentOutcome, type SegmentPropertyNames, type SegmentSpec } from "../shared/segments.js";
 import { classifyKlaviyoError } from "./errors.js";
 
 /** Klaviyo's published limits for POST/PATCH /api/segments (the daily 100 is left to 429s). */
@@ -54,20 +54,28 @@ function propertyName(property: unknown): string | undefined {
   return m ? (m[1] ?? m[2]) : undefined;
 }
 
-function toneCondition(label: string): ProfilePropertyCondition {
-  return { type: "profile-property", property: customProperty(TONE_PROPERTY), filter: { type: "list", operator: "contains", value: label } };
+function segmentProperty(spec: SegmentSpec, properties: SegmentPropertyNames): string {
+  const property = spec.kind === "novo" ? properties.novo : properties.tone;
+  if (property === undefined) throw new Error(`no property for the ${spec.kind} segments in this field plan`);
+  return property;
 }
 
 /**
- * The segment definition. Tone: the list property `fashionai_tom_de_voz` contains the label — one
- * condition per spelling of that option (conditions inside a group are ORed), because Klaviyo holds
- * labels and profiles may carry different spellings of one option. Novo: the boolean property is true.
+ * The segment definition. Tone: the list property (`fashionai_tom_de_voz`, or its name in the field
+ * plan) contains the label — one condition per spelling of that option (conditions inside a group are
+ * ORed), because Klaviyo holds labels and profiles may carry different spellings of one option. Novo:
+ * the boolean property is true.
  */
-export function klaviyoSegmentDefinition(spec: SegmentSpec, labels: readonly string[] = spec.kind === "tone" ? spec.labels : []): SegmentDefinitionWire {
+export function klaviyoSegmentDefinition(
+  spec: SegmentSpec, labels: readonly string[] = spec.kind === "tone" ? spec.labels : [],
+  properties: SegmentPropertyNames = DEFAULT_SEGMENT_PROPERTIES,
+): SegmentDefinitionWire {
+  const property = customProperty(segmentProperty(spec, properties));
   if (spec.kind === "novo") {
-    return { condition_groups: [{ conditions: [{ type: "profile-property", property: customProperty(NOVO_PROPERTY), filter: { type: "boolean", operator: "equals", value: true } }] }] };
+    return { condition_groups: [{ conditions: [{ type: "profile-property", property, filter: { type: "boolean", operator: "equals", value: true } }] }] };
   }
-  return { condition_groups: [{ conditions: (labels.length ? labels : [spec.label]).map(toneCondition) }] };
+  const condition = (label: string): ProfilePropertyCondition => ({ type: "profile-property", property, filter: { type: "list", operator: "contains", value: label } });
+  return { condition_groups: [{ conditions: (labels.length ? labels : [spec.label]).map(condition) }] };
 }
 
 /** A short human form of a definition, for conflict reports. */
@@ -96,24 +104,27 @@ type Judgement =
   | { status: "update"; labels: string[]; added: string[] };
 
 /** What an existing definition means for a spec: ours as it is, ours missing spellings (update), or someone else's. */
-export function judgeDefinition(spec: SegmentSpec, def: SegmentDefinitionWire | undefined): Judgement {
+export function judgeDefinition(
+  spec: SegmentSpec, def: SegmentDefinitionWire | undefined, properties: SegmentPropertyNames = DEFAULT_SEGMENT_PROPERTIES,
+): Judgement {
   const groups = def?.condition_groups ?? [];
   const conditions = groups.length === 1 ? (groups[0]!.conditions ?? []) : [];
+  const property = segmentProperty(spec, properties);
   const conflict = (): Judgement => ({
     status: "conflict",
-    reason: `the existing segment is defined as ${describeDefinition(def)}; expected ${describeDefinition(klaviyoSegmentDefinition(spec))} (left as it is)`,
+    reason: `the existing segment is defined as ${describeDefinition(def)}; expected ${describeDefinition(klaviyoSegmentDefinition(spec, undefined, properties))} (left as it is)`,
   });
   if (conditions.length === 0) return conflict();
   const all = conditions as Array<Partial<ProfilePropertyCondition>>;
   if (spec.kind === "novo") {
     const c = all[0]!;
-    const ok = all.length === 1 && c.type === "profile-property" && propertyName(c.property) === NOVO_PROPERTY &&
+    const ok = all.length === 1 && c.type === "profile-property" && propertyName(c.property) === property &&
       c.filter?.type === "boolean" && c.filter.operator === "equals" && c.filter.value === true;
     return ok ? { status: "unchanged" } : conflict();
   }
   const labels: string[] = [];
   for (const c of all) {
-    const ok = c.type === "profile-property" && propertyName(c.property) === TONE_PROPERTY && c.filter?.type === "list" &&
+    const ok = c.type === "profile-property" && propertyName(c.property) === property && c.filter?.type === "list" &&
       c.filter.operator === "contains" && typeof c.filter.value === "string" && optionValue(c.filter.value) === spec.value;
     if (!ok) return conflict();
     labels.push(c.filter!.value as string);
@@ -143,14 +154,18 @@ export interface KlaviyoSegmentsOptions {
   writeRate?: readonly RateWindow[];
   /** Profiles per page when scanning for tone values (Klaviyo allows up to 100). */
   scanPageSize?: number;
+  /** What the segments filter on (default PRODUCT.md's names; from the field plan). */
+  properties?: SegmentPropertyNames;
 }
 
 export class KlaviyoSegments {
   readonly segments: SegmentsApi;
   readonly profiles: ProfilesApi;
   private readonly pacer: Pacer;
+  private readonly properties: SegmentPropertyNames;
 
   constructor(private readonly opts: KlaviyoSegmentsOptions) {
+    this.properties = opts.properties ?? DEFAULT_SEGMENT_PROPERTIES;
     // The SDK's own retries stay off, like connectors/klaviyo/client.ts: one retry policy decides.
     const session = new ApiKeySession(opts.apiKey, new RetryWithExponentialBackoff({ numRetries: 0 }));
     this.segments = new SegmentsApi(session);
@@ -179,6 +194,8 @@ export class KlaviyoSegments {
    * them (cleaned, lower-cased, the slug as identity), keeping each spelling as stored.
    */
   async scanTones(): Promise<KlaviyoToneScan> {
+    const tone = this.properties.tone;
+    if (tone === undefined) return new Map();
     const found = new Map<string, { labels: Map<string, number>; stored: Map<string, number>; profiles: number }>();
     let cursor: string | undefined;
     let pages = 0;
@@ -188,7 +205,7 @@ export class KlaviyoSegments {
       );
       pages++;
       for (const p of res.body.data ?? []) {
-        const raw = (p.attributes as { properties?: Record<string, unknown> } | undefined)?.properties?.[TONE_PROPERTY];
+        const raw = (p.attributes as { properties?: Record<string, unknown> } | undefined)?.properties?.[tone];
         const items = Array.isArray(raw) ? raw.filter((x): x is string => typeof x === "string") : typeof raw === "string" ? [raw] : [];
         const counted = new Set<string>();
         for (const item of items) {
@@ -226,7 +243,7 @@ export class KlaviyoSegments {
   private judge(spec: SegmentSpec, existing: ExistingSegment, dryRun: boolean): Promise<SegmentOutcome> | SegmentOutcome {
     const base = { crm: "klaviyo" as const, key: spec.key, name: spec.name, id: existing.id };
     const note = existing.duplicates > 0 ? ` (${existing.duplicates + 1} segments share this name; the first was checked)` : "";
-    const j = judgeDefinition(spec, existing.definition);
+    const j = judgeDefinition(spec, existing.definition, this.properties);
     if (j.status === "conflict") return { ...base, status: "conflict", reason: j.reason + note };
     if (j.status === "unchanged") return { ...base, status: "unchanged", ...(note ? { reason: note.trim() } : {}) };
     const reason = `adds the spelling${j.added.length === 1 ? "" : "s"} ${j.added.map((l) => JSON.stringify(l)).join(", ")}`;
@@ -237,7 +254,7 @@ export class KlaviyoSegments {
   private async update(spec: SegmentSpec, id: string, labels: string[]): Promise<void> {
     await this.call(`update segment "${spec.name}"`, () =>
       this.segments.updateSegment(id, {
-        data: { type: SegmentEnum.Segment, id, attributes: { definition: toSdk(klaviyoSegmentDefinition(spec, labels)) } },
+        data: { type: SegmentEnum.Segment, id, attributes: { definition: toSdk(klaviyoSegmentDefinition(spec, labels, this.properties)) } },
       }), { paced: true });
     this.opts.log.info(`Klaviyo segment updated: ${spec.name}`, { id });
   }
@@ -261,7 +278,7 @@ export class KlaviyoSegments {
         await this.pacer.take();
         try {
           const res = await withTimeout("klaviyo", `Klaviyo ${what}`, this.opts.timeoutMs,
-            this.segments.createSegment({ data: { type: SegmentEnum.Segment, attributes: { name: spec.name, definition: toSdk(klaviyoSegmentDefinition(spec)) } } }));
+            this.segments.createSegment({ data: { type: SegmentEnum.Segment, attributes: { name: spec.name, definition: toSdk(klaviyoSegmentDefinition(spec, undefined, this.properties)) } } }));
           return { id: res.body.data.id };
         } catch (err) {
           throw classifyKlaviyoError(err, what);

@@ -19,6 +19,7 @@ import { KlaviyoBulkWriter, KLAVIYO_JOB_MAX_BYTES, KLAVIYO_JOB_MAX_PROFILES, job
 import type { ConnectorRecord } from "../../connectors/shared/writer.js";
 import { failedOutcome } from "../../connectors/shared/writer.js";
 import type { EnumOption, HubSpotMapping, KlaviyoMapping } from "../../connectors/types.js";
+import { DEFAULT_MAPPING_PLAN, type MappingPlan } from "../mapping/plan.js";
 import type { ProfileSource } from "../pipeline/fetch.js";
 import { prepareRequest, type PreparedRequest } from "../pipeline/prepare.js";
 import type { ConnectorName, ConnectorOutcome, LookupBy, RecordResult, RecordStatus, Summary } from "../pipeline/types.js";
@@ -93,6 +94,8 @@ export interface LocalBackfillDeps {
   onProgress?: (p: BackfillProgress) => void;
   log: Logger;
   now?: () => Date;
+  /** The field plan (mapping overrides); default PRODUCT.md's schema. */
+  mapping?: MappingPlan;
 }
 
 interface Rec {
@@ -296,7 +299,9 @@ class LocalBackfill {
       outcome = await this.fetchProfile(rec.req);
     } catch (err) {
       if (this.stopOn(err)) return this.finishRec(rec, "failed", `not attempted: ${this.configError}`);
-      throw err;
+      // Never lose a record, even to a bug: it fails with the error, the run goes on.
+      this.deps.log.error("unexpected error while fetching a profile", { record: rec.req.identifier, error: (err as Error)?.message ?? String(err) });
+      return this.finishRec(rec, "failed", `unexpected error: ${(err as Error)?.message ?? String(err)}`);
     }
     if (outcome.status !== "found") return this.finishRec(rec, outcome.status, outcome.reason);
     if (this.configError) return this.finishRec(rec, "failed", `not attempted: ${this.configError}`);
@@ -308,12 +313,12 @@ class LocalBackfill {
     rec.waiting = this.deps.connectors.length;
     for (const name of this.deps.connectors) {
       if (name === "hubspot") {
-        const mapping = mapToHubSpot(profile, ctx);
+        const mapping = mapToHubSpot(profile, ctx, (this.deps.mapping ?? DEFAULT_MAPPING_PLAN).hubspot);
         this.addWarnings(rec, mapping.warnings);
         if (this.deps.dryRun) this.connectorDone(rec, name, { status: "planned", properties: mapping.properties });
         else this.addHubSpot({ key, email: rec.req.email, mapping, rec });
       } else {
-        const mapping = mapToKlaviyo(profile, ctx);
+        const mapping = mapToKlaviyo(profile, ctx, (this.deps.mapping ?? DEFAULT_MAPPING_PLAN).klaviyo);
         this.addWarnings(rec, mapping.warnings);
         if (this.deps.dryRun) {
           const planned: ConnectorOutcome = { status: "planned", properties: mapping.properties };
@@ -403,8 +408,7 @@ class LocalBackfill {
           for (const r of batch) this.connectorDone(r.rec, "hubspot", { status: "skipped", reason: `not attempted: ${this.configError}` });
           return;
         }
-        if (!(err instanceof SyncError)) throw err;
-        for (const r of batch) this.connectorDone(r.rec, "hubspot", failedOutcome(r.mapping.properties, err));
+        for (const r of batch) this.connectorDone(r.rec, "hubspot", failedOutcome(r.mapping.properties, asSyncError(err, "hubspot", this.deps.log)));
         return;
       }
       for (const r of batch) {
@@ -473,8 +477,7 @@ class LocalBackfill {
           for (const r of job) this.connectorDone(r.rec, "klaviyo", { status: "skipped", reason: `not attempted: ${this.configError}` });
           return;
         }
-        if (!(err instanceof SyncError)) throw err;
-        for (const r of job) this.connectorDone(r.rec, "klaviyo", failedOutcome(r.mapping.properties, err));
+        for (const r of job) this.connectorDone(r.rec, "klaviyo", failedOutcome(r.mapping.properties, asSyncError(err, "klaviyo", this.deps.log)));
         return;
       }
       for (const r of job) this.connectorDone(r.rec, "klaviyo", outcomes.get(r.key) ?? { status: "failed", reason: "klaviyo returned no outcome for this record" });
@@ -559,6 +562,13 @@ export async function* readAhead<T>(it: AsyncIterable<T>, n: number): AsyncGener
     pull();
     yield r.value;
   }
+}
+
+/** A write that failed with something other than a SyncError (a bug) still fails its records, with the error. */
+function asSyncError(err: unknown, service: "hubspot" | "klaviyo", log: Logger): SyncError {
+  if (err instanceof SyncError) return err;
+  log.error("unexpected error while writing a batch", { connector: service, error: (err as Error)?.message ?? String(err) });
+  return new SyncError("permanent", service, `unexpected error: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 
 /** Keeps a written record's outcome small: the status (and event), not the properties written. */

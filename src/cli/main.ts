@@ -23,6 +23,9 @@ Usage:
   fashionai-sync doctor [--json]           check each credential, its scopes and the HubSpot schema (reads only)
   fashionai-sync help
 
+Every command takes --config <file>: the mapping override file (default ./fashionai-sync.config.json when it
+exists, or FASHIONAI_SYNC_CONFIG); see README.md "Configuration file".
+
 Exit codes: 0 all synced or not found, 1 some invalid or failed, 2 usage or configuration error.
 Environment: FASHIONAI_APP_TOKEN, HUBSPOT_ACCESS_TOKEN, KLAVIYO_API_KEY (see README.md).`;
 
@@ -52,8 +55,42 @@ async function loadCommand(name: string): Promise<Command | undefined> {
   }
 }
 
+/**
+ * `--config <file>` / `--config=<file>`, accepted anywhere before a `--` by every command: it names the
+ * mapping override file and is passed on as FASHIONAI_SYNC_CONFIG (which it overrides).
+ */
+export function takeConfigFlag(argv: readonly string[]): { argv: string[]; config?: string } {
+  const out: string[] = [];
+  let config: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (a === "--config" || a.startsWith("--config=")) {
+      const value = a === "--config" ? argv[++i] : a.slice("--config=".length);
+      if (value === undefined || value.trim() === "" || (a === "--config" && value.startsWith("-"))) {
+        throw new UsageError("--config needs the path of the mapping override file, e.g. --config fashionai-sync.config.json");
+      }
+      config = value;
+      continue;
+    }
+    out.push(a);
+  }
+  return config === undefined ? { argv: out } : { argv: out, config };
+}
+
 export async function main(argv: string[], io: CommandIo): Promise<number> {
-  const [name, ...rest] = argv;
+  let taken: ReturnType<typeof takeConfigFlag>;
+  try {
+    taken = takeConfigFlag(argv);
+  } catch (err) {
+    io.stderr(`usage error: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (taken.config !== undefined) io = { ...io, env: { ...io.env, FASHIONAI_SYNC_CONFIG: taken.config } };
+  const [name, ...rest] = taken.argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     // Asked-for help is output (stdout, exit 0); help shown because the command was missing is an error.
     (name === undefined ? io.stderr : io.stdout)(USAGE + "\n");

@@ -1,7 +1,7 @@
 import { ConfigError, enabledConnectors, loadConfig } from "../config.js";
 import type { ConnectorName } from "../pipeline/types.js";
 import {
-  createSegmentServices, readKlaviyoWriteRate, readSegmentCap, runSetup, setupExitCode, type SetupReport,
+  createSegmentServices, readKlaviyoWriteRate, readSegmentCapOverride, runSetup, setupExitCode, type SetupReport,
 } from "../segments/setup.js";
 import { createLogger } from "../util/log.js";
 import { redact } from "../util/redact.js";
@@ -28,9 +28,10 @@ export async function setupCommand(argv: string[], io: CommandIo): Promise<numbe
   if (positionals.length) throw new UsageError(`setup: unexpected argument "${positionals[0]}"`);
   const to = parseTo(values.to);
   const dryRun = values["dry-run"] ?? false;
-  let cap: number;
+  // --cap, else FASHIONAI_SEGMENT_CAP, else the override file's segments.toneCap (per CRM), else 50.
+  let cap: number | undefined;
   try {
-    cap = readSegmentCap(io.env, values.cap);
+    cap = readSegmentCapOverride(io.env, values.cap);
   } catch (err) {
     if (values.cap !== undefined && err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
@@ -47,7 +48,7 @@ export async function setupCommand(argv: string[], io: CommandIo): Promise<numbe
   const targets = to ?? enabled;
   const log = createLogger({ write: (line) => io.stderr(line + "\n") });
   const services = createSegmentServices(config, { log, klaviyoWriteRate: readKlaviyoWriteRate(io.env) });
-  const report = await runSetup(services, { targets, dryRun, cap, ...(values["scan-klaviyo"] ? { scanKlaviyo: true } : {}) });
+  const report = await runSetup(services, { targets, dryRun, ...(cap === undefined ? {} : { cap }), ...(values["scan-klaviyo"] ? { scanKlaviyo: true } : {}) });
   if (report.configError) io.stderr(`configuration error: ${report.configError}\n`);
   if (values.json) printJson(report, io.stdout);
   else io.stdout(renderSetup(report) + "\n");
@@ -63,12 +64,13 @@ export function renderSetup(r: SetupReport): string {
   const lines: string[] = [];
   const from = [r.tones.sources.hubspot ? "HubSpot property options" : "", r.tones.sources.klaviyo ? "Klaviyo profiles" : ""].filter(Boolean).join(" + ");
   lines.push(`${r.dryRun ? "Dry run — nothing is written. " : ""}Tone values: ${r.tones.total} known (from ${from || "nowhere"}); ` +
-    `cap ${r.cap}: ${r.tones.segmented.length} get a segment, ${r.tones.pastCap.length} past the cap.`);
+    `cap ${r.caps ? Object.entries(r.caps).map(([crm, n]) => `${n} in ${crm}`).join(", ") : r.cap}: ` +
+    `${r.tones.segmented.length} get a segment, ${r.tones.pastCap.length} past the cap.`);
   const s = r.schema?.hubspot;
   if (s) {
     const verb = r.dryRun ? "would be " : "";
     const parts = [
-      s.groupCreated ? `group fashionai ${verb}created` : "",
+      s.groupCreated ? `group ${s.group ?? "fashionai"} ${verb}created` : "",
       s.propertiesCreated.length ? `${s.propertiesCreated.length} properties ${verb}created` : "",
       ...Object.entries(s.optionsAdded).map(([p, o]) => `${o.length} option${o.length === 1 ? "" : "s"} ${verb}added to ${p}`),
       ...s.conflicts,

@@ -1,11 +1,12 @@
 // `doctor`: checks the configuration and each configured credential with a cheap read, and the HubSpot
 // schema against the mapping. Reads only; never prints a token. Services are checked in parallel.
 import { checkHubSpot } from "../../connectors/hubspot/doctor.js";
-import type { HubSpotPropertyDefinition } from "../../connectors/hubspot/schema.js";
+import { hubspotPropertyDefinitions, type HubSpotPropertyDefinition } from "../../connectors/hubspot/schema.js";
 import { checkKlaviyo } from "../../connectors/klaviyo/doctor.js";
 import type { AppConfig } from "../config.js";
 import { SyncError } from "../errors.js";
 import { FashionAiClient } from "../fashionai/client.js";
+import { DEFAULT_MAPPING_PLAN, describePlanChanges } from "../mapping/plan.js";
 import { exitCodeForChecks, type DoctorCheck, type DoctorReport, type HubSpotSchemaReport } from "./types.js";
 
 export * from "./types.js";
@@ -72,6 +73,16 @@ export function configChecks(config: AppConfig, env: Record<string, string | und
       fix: "set HUBSPOT_ACCESS_TOKEN and/or KLAVIYO_API_KEY",
     });
   }
+  if (config.mapping?.source) {
+    const changes = (["hubspot", "klaviyo"] as const).flatMap((crm) => {
+      const c = describePlanChanges(config.mapping![crm]);
+      return c.length ? [`${crm === "hubspot" ? "HubSpot" : "Klaviyo"}: ${c.join("; ")}`] : [];
+    });
+    checks.push({
+      service: "config", check: "mapping", status: "info",
+      message: `mapping overrides from ${config.mapping.source}: ${changes.length ? changes.join(" | ") : "no change to the default schema"}`,
+    });
+  }
   if (!config.hubspot) checks.push({ service: "hubspot", check: "credential", status: "info", message: "not configured (HUBSPOT_ACCESS_TOKEN is not set): the HubSpot connector is off" });
   if (!config.klaviyo) checks.push({ service: "klaviyo", check: "credential", status: "info", message: "not configured (KLAVIYO_API_KEY is not set): the Klaviyo connector is off" });
 
@@ -98,10 +109,13 @@ export function configChecks(config: AppConfig, env: Record<string, string | und
 
 export async function runDoctor(config: AppConfig, env: Record<string, string | undefined>, opts: DoctorOptions = {}): Promise<DoctorReport> {
   let hubspotSchema: HubSpotSchemaReport | undefined;
+  // The schema is checked against the field plan (mapping overrides), unless the caller names it.
+  const plan = (config.mapping ?? DEFAULT_MAPPING_PLAN).hubspot;
+  const hubspotOpts = opts.hubspot ?? { definitions: hubspotPropertyDefinitions(plan), group: plan.group };
   const [fashionai, hubspot, klaviyo] = await Promise.all([
     checkFashionAi(config),
     config.hubspot
-      ? checkHubSpot({ ...config.hubspot, timeoutMs: config.timeoutMs, ...opts.hubspot }).then((r) => {
+      ? checkHubSpot({ ...config.hubspot, timeoutMs: config.timeoutMs, ...hubspotOpts }).then((r) => {
           hubspotSchema = r.schema;
           return r.checks;
         })

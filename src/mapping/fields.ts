@@ -391,15 +391,18 @@ function extractOne(spec: FieldSpec, root: unknown, ctx: MappingContext, warning
 }
 
 /**
- * Canonical cleaned values for every field of the table. A field that is absent, null, of the wrong
+ * Canonical cleaned values for every field of the table (or of `opts.specs`). A field that is absent, null, of the wrong
  * type or empty after cleaning is left out (never an empty string or list); one bad field never stops
  * the others.
  */
-export function extractFields(profile: ParsedProfile, ctx: MappingContext): ExtractResult {
+export function extractFields(
+  profile: ParsedProfile, ctx: MappingContext, opts: { specs?: readonly FieldSpec[] } = {},
+): ExtractResult {
   const values: Partial<Record<FieldKey, CanonicalValue>> = {};
   const warnings: string[] = [];
   const root: unknown = profile;
-  for (const spec of FIELDS as readonly FieldSpec[]) {
+  // Only the fields asked for (a field plan leaves out disabled ones, and their warnings with them).
+  for (const spec of opts.specs ?? (FIELDS as readonly FieldSpec[])) {
     const v = extractOne(spec, root, ctx, warnings);
     if (v !== undefined) values[spec.key as FieldKey] = v;
   }

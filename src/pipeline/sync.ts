@@ -3,6 +3,7 @@ import { SyncError } from "../errors.js";
 import type { HubSpotMapping, KlaviyoMapping, MappingContext } from "../../connectors/types.js";
 import { mapToHubSpot } from "../../connectors/hubspot/mapping.js";
 import { mapToKlaviyo } from "../../connectors/klaviyo/mapping.js";
+import { DEFAULT_MAPPING_PLAN, type MappingPlan } from "../mapping/plan.js";
 import { failedOutcome, type ConnectorOutcomes, type ConnectorRecord, type ConnectorWriter } from "../../connectors/shared/writer.js";
 import { diffProperties, type CurrentReader } from "../../connectors/shared/current.js";
 import { withFields, type Logger } from "../util/log.js";
@@ -31,6 +32,8 @@ export interface PipelineDeps {
   now?: () => Date;
   /** Dry run only: read each CRM's current values to show old → new per property (connectors not listed are planned without a diff). */
   readers?: Partial<Record<ConnectorName, CurrentReader>>;
+  /** The field plan (mapping overrides); default PRODUCT.md's schema. */
+  mapping?: MappingPlan;
 }
 
 /** A fetched profile waiting for its connector writes. */
@@ -113,11 +116,12 @@ export async function runSync(requests: readonly SyncRequest[], deps: PipelineDe
 }
 
 async function writeConnector(name: ConnectorName, pending: Pending[], deps: PipelineDeps, ctx: MappingContext): Promise<void> {
+  const plan = deps.mapping ?? DEFAULT_MAPPING_PLAN;
   if (name === "hubspot") {
-    const records = pending.map((p) => mapped(p, mapToHubSpot(p.profile, ctx)));
+    const records = pending.map((p) => mapped(p, mapToHubSpot(p.profile, ctx, plan.hubspot)));
     await writeOrPlan(name, records, pending, deps.dryRun ? undefined : deps.writers.hubspot, deps);
   } else {
-    const records = pending.map((p) => mapped(p, mapToKlaviyo(p.profile, ctx)));
+    const records = pending.map((p) => mapped(p, mapToKlaviyo(p.profile, ctx, plan.klaviyo)));
     await writeOrPlan(name, records, pending, deps.dryRun ? undefined : deps.writers.klaviyo, deps);
   }
 }

@@ -9,11 +9,13 @@ import { createHubSpotClient } from "../../connectors/hubspot/client.js";
 import { HubSpotLists, type HubSpotToneOption } from "../../connectors/hubspot/lists.js";
 import { planHubSpotSchema } from "../../connectors/hubspot/schema-plan.js";
 import { HubSpotSchemaSync } from "../../connectors/hubspot/schema-sync.js";
+import { hubspotSchema } from "../../connectors/hubspot/schema.js";
 import { KLAVIYO_SEGMENT_WRITE_RATE, KlaviyoSegments, type KlaviyoToneScan } from "../../connectors/klaviyo/segments.js";
 import {
-  DEFAULT_SEGMENT_CAP, MAX_SEGMENT_CAP, TONE_PROPERTY, segmentSpecs,
+  DEFAULT_SEGMENT_CAP, MAX_SEGMENT_CAP, foldToneCatalog, segmentSpecs,
   type SegmentOutcome, type SegmentSpec, type SegmentStatus, type ToneOption,
 } from "../../connectors/shared/segments.js";
+import { DEFAULT_MAPPING_PLAN, segmentProperties, type MappingPlan } from "../mapping/plan.js";
 import { ConfigError, type AppConfig, type RetryPolicy } from "../config.js";
 import { SyncError } from "../errors.js";
 import type { ConnectorName } from "../pipeline/types.js";
@@ -29,6 +31,8 @@ export interface SegmentServices {
   retry: RetryPolicy;
   timeoutMs: number;
   log: Logger;
+  /** The field plan: property names the segments filter on, tone synonyms, caps (default PRODUCT.md's). */
+  mapping?: MappingPlan;
 }
 
 export interface SegmentServiceOptions {
@@ -43,13 +47,19 @@ export interface SegmentServiceOptions {
 export function createSegmentServices(config: AppConfig, opts: SegmentServiceOptions): SegmentServices {
   const retry = opts.retry ?? config.retry;
   const common = { retry, timeoutMs: config.timeoutMs, log: opts.log };
-  const services: SegmentServices = { ...common };
+  const mapping = config.mapping ?? DEFAULT_MAPPING_PLAN;
+  const services: SegmentServices = { ...common, mapping };
   if (config.hubspot) {
     const client = createHubSpotClient(config.hubspot);
-    services.hubspot = { client, schema: new HubSpotSchemaSync(client, common), lists: new HubSpotLists(client, common) };
+    services.hubspot = {
+      client, schema: new HubSpotSchemaSync(client, common, hubspotSchema(mapping.hubspot)),
+      lists: new HubSpotLists(client, { ...common, properties: segmentProperties(mapping.hubspot) }),
+    };
   }
   if (config.klaviyo) {
-    services.klaviyo = new KlaviyoSegments({ ...config.klaviyo, ...common, writeRate: opts.klaviyoWriteRate ?? KLAVIYO_SEGMENT_WRITE_RATE });
+    services.klaviyo = new KlaviyoSegments({
+      ...config.klaviyo, ...common, writeRate: opts.klaviyoWriteRate ?? KLAVIYO_SEGMENT_WRITE_RATE, properties: segmentProperties(mapping.klaviyo),
+    });
   }
   return services;
 }
@@ -63,6 +73,16 @@ export function readSegmentCap(env: Record<string, string | undefined>, flag?: s
     throw new ConfigError(`${name} must be a whole number from 0 to ${MAX_SEGMENT_CAP}, got "${raw}"`);
   }
   return Number(value);
+}
+
+/**
+ * The cap set by `--cap` or FASHIONAI_SEGMENT_CAP, which win over the override file's `segments.toneCap`;
+ * undefined when neither is given (then the file, else the default 50, decides per CRM).
+ */
+export function readSegmentCapOverride(env: Record<string, string | undefined>, flag?: string): number | undefined {
+  if (flag !== undefined && flag.trim() !== "") return readSegmentCap(env, flag);
+  if (flag === undefined && env.FASHIONAI_SEGMENT_CAP !== undefined && env.FASHIONAI_SEGMENT_CAP.trim() !== "") return readSegmentCap(env);
+  return undefined;
 }
 
 /** `FASHIONAI_KLAVIYO_SEGMENT_RATE` (default `1/s,15/m`, Klaviyo's published limit; `off` for tests). */
@@ -116,15 +136,46 @@ export function mergeTones(hubspot: readonly HubSpotToneOption[], klaviyo: Klavi
  * too, and the spellings found there all go into the Klaviyo conditions.
  */
 export async function collectTones(svc: SegmentServices, opts: { scanKlaviyo?: boolean } = {}): Promise<ToneCatalog> {
-  const hubspot = svc.hubspot ? await svc.hubspot.lists.toneOptions() : [];
-  const scan = svc.klaviyo && (opts.scanKlaviyo || !svc.hubspot) ? await svc.klaviyo.scanTones() : undefined;
-  return { tones: mergeTones(hubspot, scan), sources: { hubspot: svc.hubspot !== undefined, klaviyo: scan !== undefined } };
+  const mapping = svc.mapping ?? DEFAULT_MAPPING_PLAN;
+  // HubSpot is the registry only when its tone field is an enumeration (not turned off or made a textarea).
+  const registry = svc.hubspot && segmentProperties(mapping.hubspot).tone !== undefined ? svc.hubspot : undefined;
+  const hubspot = registry ? await registry.lists.toneOptions() : [];
+  const scan = svc.klaviyo && segmentProperties(mapping.klaviyo).tone !== undefined && (opts.scanKlaviyo || !registry)
+    ? await svc.klaviyo.scanTones()
+    : undefined;
+  return { tones: mergeTones(hubspot, scan), sources: { hubspot: registry !== undefined, klaviyo: scan !== undefined } };
+}
+
+/** What one CRM gets: its tone values after its synonym table, its cap, the segments, and why some are missing. */
+export interface CrmSegmentPlan {
+  crm: ConnectorName;
+  cap: number;
+  tones: ToneOption[];
+  specs: SegmentSpec[];
+  pastCap: ToneOption[];
+  notes: string[];
+}
+
+/**
+ * The segments of one CRM under the field plan: tone values folded by that CRM's synonyms, capped by
+ * `capOverride` (--cap / FASHIONAI_SEGMENT_CAP), else the override file's toneCap, else 50; no tone
+ * segments when the tone field is off or text there, no Novo comportamento segment when its field is off.
+ */
+export function planSegments(mapping: MappingPlan | undefined, crm: ConnectorName, catalog: ToneCatalog, capOverride?: number): CrmSegmentPlan {
+  const plan = (mapping ?? DEFAULT_MAPPING_PLAN)[crm];
+  const cap = capOverride ?? plan.toneCap ?? DEFAULT_SEGMENT_CAP;
+  const props = segmentProperties(plan);
+  const tones = foldToneCatalog(catalog.tones, plan.toneSynonyms);
+  const { specs, pastCap } = segmentSpecs(tones, cap, { tone: props.tone !== undefined, novo: props.novo !== undefined });
+  return { crm, cap, tones, specs, pastCap, notes: props.notes };
 }
 
 // ------------------------------------------------------------------------------------------ schema
 
 export interface SchemaReport {
   status: "created" | "updated" | "unchanged" | "would_create" | "would_update" | "conflict";
+  /** The property group's name (from the field plan). */
+  group?: string;
   groupCreated: boolean;
   propertiesCreated: string[];
   optionsAdded: Record<string, string[]>;
@@ -135,9 +186,13 @@ export interface SchemaReport {
 export async function provisionHubSpotSchema(svc: SegmentServices, tones: readonly ToneOption[], dryRun: boolean): Promise<SchemaReport> {
   const hs = svc.hubspot;
   if (!hs) throw new ConfigError("HubSpot is not configured: set HUBSPOT_ACCESS_TOKEN");
-  const needed = { [TONE_PROPERTY]: tones.map((t) => ({ value: t.value, label: t.label })) };
+  const mapping = svc.mapping ?? DEFAULT_MAPPING_PLAN;
+  const tone = segmentProperties(mapping.hubspot).tone;
+  // The options of the tone values HubSpot will filter on (after its synonym table); none when it has no tone lists.
+  const folded = foldToneCatalog(tones, mapping.hubspot.toneSynonyms);
+  const needed = tone === undefined ? {} : { [tone]: folded.map((t) => ({ value: t.value, label: t.label })) };
   const changes = dryRun
-    ? await planHubSpotSchema(hs.client, needed, svc)
+    ? await planHubSpotSchema(hs.client, needed, svc, hubspotSchema(mapping.hubspot))
     : { ...(await hs.schema.ensure(needed)), conflicts: [] as string[] };
   const changed = changes.groupCreated || changes.propertiesCreated.length > 0 || Object.keys(changes.optionsAdded).length > 0;
   const created = changes.groupCreated || changes.propertiesCreated.length > 0;
@@ -145,7 +200,7 @@ export async function provisionHubSpotSchema(svc: SegmentServices, tones: readon
     : !changed ? "unchanged"
     : dryRun ? (created ? "would_create" : "would_update")
     : created ? "created" : "updated";
-  return { status, ...changes };
+  return { status, ...(mapping.hubspot.group.name === DEFAULT_MAPPING_PLAN.hubspot.group.name ? {} : { group: mapping.hubspot.group.name }), ...changes };
 }
 
 // ---------------------------------------------------------------------------------------- segments
@@ -164,7 +219,10 @@ export type SegmentCounts = Record<"created" | "updated" | "unchanged" | "confli
 
 export interface SetupReport {
   dryRun: boolean;
+  /** The tone-segment cap (of the first target when the CRMs differ; see caps). */
   cap: number;
+  /** Per CRM, present only when the mapping overrides give the CRMs different caps. */
+  caps?: Partial<Record<ConnectorName, number>>;
   targets: ConnectorName[];
   tones: {
     total: number;
@@ -193,23 +251,37 @@ function counts(outcomes: readonly SegmentOutcome[]): SegmentCounts {
 }
 
 export function buildReport(parts: {
-  dryRun: boolean; cap: number; targets: ConnectorName[]; catalog: ToneCatalog; schema?: SchemaReport;
+  dryRun: boolean;
+  /** --cap / FASHIONAI_SEGMENT_CAP; undefined: the override file's cap per CRM, else 50. */
+  cap?: number | undefined;
+  targets: ConnectorName[]; catalog: ToneCatalog; schema?: SchemaReport;
   segments: SegmentOutcome[]; warnings?: string[]; configError?: string;
+  /** The field plan (default PRODUCT.md's). */
+  mapping?: MappingPlan | undefined;
 }): SetupReport {
-  const { specs, pastCap } = segmentSpecs(parts.catalog.tones, parts.cap);
+  const plans = (parts.targets.length ? parts.targets : (["hubspot"] as ConnectorName[]))
+    .map((crm) => planSegments(parts.mapping, crm, parts.catalog, parts.cap));
+  const { specs, pastCap, cap, tones } = plans[0]!;
   const warnings = [...(parts.warnings ?? [])];
-  if (pastCap.length > 0) {
-    warnings.push(`${pastCap.length} tone value${pastCap.length === 1 ? " is" : "s are"} past the cap of ${parts.cap} and got no segment: ` +
-      `${pastCap.map((t) => JSON.stringify(t.label)).join(", ")} (raise --cap or FASHIONAI_SEGMENT_CAP to include them)`);
+  const same = (a: CrmSegmentPlan, b: CrmSegmentPlan) => a.cap === b.cap && JSON.stringify(a.pastCap.map((t) => t.value)) === JSON.stringify(b.pastCap.map((t) => t.value));
+  const alike = plans.every((p) => same(p, plans[0]!));
+  for (const p of alike ? plans.slice(0, 1) : plans) {
+    if (p.pastCap.length === 0) continue;
+    const crm = alike ? "" : `${p.crm === "hubspot" ? "HubSpot" : "Klaviyo"}: `;
+    warnings.push(`${crm}${p.pastCap.length} tone value${p.pastCap.length === 1 ? " is" : "s are"} past the cap of ${p.cap} and got no segment: ` +
+      `${p.pastCap.map((t) => JSON.stringify(t.label)).join(", ")} (raise --cap or FASHIONAI_SEGMENT_CAP to include them)`);
   }
+  for (const p of plans) for (const n of p.notes) if (!warnings.includes(n)) warnings.push(n);
   const byCrm: Partial<Record<ConnectorName, SegmentCounts>> = {};
   for (const crm of parts.targets) byCrm[crm] = counts(parts.segments.filter((s) => s.crm === crm));
+  const caps = new Set(plans.map((p) => p.cap));
   return {
     dryRun: parts.dryRun,
-    cap: parts.cap,
+    cap,
+    ...(caps.size > 1 ? { caps: Object.fromEntries(plans.map((p) => [p.crm, p.cap])) } : {}),
     targets: parts.targets,
     tones: {
-      total: parts.catalog.tones.length,
+      total: tones.length,
       sources: parts.catalog.sources,
       segmented: specs.flatMap((s) => (s.kind === "tone" ? [{ value: s.value, label: s.label }] : [])),
       pastCap: pastCap.map((t) => ({ value: t.value, label: t.label, ...(t.profiles === undefined ? {} : { profiles: t.profiles }) })),
@@ -225,7 +297,8 @@ export function buildReport(parts: {
 export interface SetupOptions {
   targets: ConnectorName[];
   dryRun: boolean;
-  cap: number;
+  /** --cap / FASHIONAI_SEGMENT_CAP for every CRM; undefined: the override file's toneCap per CRM, else 50. */
+  cap?: number | undefined;
   /** Also read Klaviyo profiles for tone values when HubSpot is configured. */
   scanKlaviyo?: boolean;
 }
@@ -247,12 +320,11 @@ export async function runSetup(svc: SegmentServices, opts: SetupOptions): Promis
   if (opts.targets.includes("hubspot")) {
     schema = await provisionHubSpotSchema(svc, catalog.tones, opts.dryRun).catch(authToConfig);
   }
-  const { specs } = segmentSpecs(catalog.tones, opts.cap);
   const outcomes: SegmentOutcome[] = [];
   let configError: string | undefined;
   for (const crm of opts.targets) {
     let stopped: string | undefined;
-    for (const spec of specs) {
+    for (const spec of planSegments(svc.mapping, crm, catalog, opts.cap).specs) {
       if (configError || stopped) {
         outcomes.push({ crm, key: spec.key, name: spec.name, status: "failed", reason: `not attempted: ${configError ?? stopped}` });
         continue;
@@ -273,7 +345,10 @@ export async function runSetup(svc: SegmentServices, opts: SetupOptions): Promis
       warnings.push(`Klaviyo allows ${KLAVIYO_DAILY_SEGMENT_CREATIONS} segment creations a day; ${creations} are planned, so the rest wait for a run on a later day`);
     }
   }
-  return buildReport({ dryRun: opts.dryRun, cap: opts.cap, targets: opts.targets, catalog, ...(schema ? { schema } : {}), segments: outcomes, warnings, ...(configError ? { configError } : {}) });
+  return buildReport({
+    dryRun: opts.dryRun, cap: opts.cap, targets: opts.targets, catalog, mapping: svc.mapping, ...(schema ? { schema } : {}),
+    segments: outcomes, warnings, ...(configError ? { configError } : {}),
+  });
 }
 
 export function setupExitCode(report: SetupReport): number {

@@ -2,9 +2,9 @@ import type { Inngest } from "inngest";
 import { NonRetriableError } from "inngest";
 import { mapToHubSpot } from "../../../connectors/hubspot/mapping.js";
 import { HubSpotWriter } from "../../../connectors/hubspot/writer.js";
-import { TONE_PROPERTY } from "../../../connectors/shared/segments.js";
 import { mapToKlaviyo } from "../../../connectors/klaviyo/mapping.js";
 import { SyncError } from "../../errors.js";
+import { DEFAULT_MAPPING_PLAN, segmentProperties } from "../../mapping/plan.js";
 import { prepareRequest } from "../../pipeline/prepare.js";
 import type { ConnectorName, ConnectorOutcome, RecordResult } from "../../pipeline/types.js";
 import type { ParseResult } from "../../profile/types.js";
@@ -95,19 +95,24 @@ function chooseConnectors(enabled: ConnectorName[], asked: ConnectorName[] | und
 
 async function writeOne(runtime: Runtime, name: ConnectorName, email: string, parsed: ParseResult) {
   const ctx = { syncedAt: new Date() };
+  // The field plan the runtime was built with (mapping override file, or the defaults).
+  const plan = runtime.deps.mapping ?? DEFAULT_MAPPING_PLAN;
   try {
     if (name === "hubspot") {
-      const mapping = mapToHubSpot(parsed.profile, ctx);
+      const mapping = mapToHubSpot(parsed.profile, ctx, plan.hubspot);
       const writer = runtime.writers.hubspot!;
       // The schema first, explicitly, to learn which tone options this write is the first to need
       // (the writer's own ensure then finds nothing left to do).
       const changes = writer instanceof HubSpotWriter ? await writer.schema.ensure(mapping.options) : undefined;
       const outcome = (await writer.write([{ key: 0, email, mapping }])).get(0);
-      const tones = mapping.options[TONE_PROPERTY] ?? [];
-      const newToneOptions = changes?.propertiesCreated.includes(TONE_PROPERTY) ? tones.map((o) => o.value) : (changes?.optionsAdded[TONE_PROPERTY] ?? []);
+      // Only an enumeration tone field has segments (segmentProperties); then its new options ask for them.
+      const tone = segmentProperties(plan.hubspot).tone;
+      const tones = tone === undefined ? [] : (mapping.options[tone] ?? []);
+      const newToneOptions = tone === undefined ? []
+        : changes?.propertiesCreated.includes(tone) ? tones.map((o) => o.value) : (changes?.optionsAdded[tone] ?? []);
       return { outcome: settle(outcome), warnings: mapping.warnings, newToneOptions };
     }
-    const mapping = mapToKlaviyo(parsed.profile, ctx);
+    const mapping = mapToKlaviyo(parsed.profile, ctx, plan.klaviyo);
     const outcome = (await runtime.writers.klaviyo!.write([{ key: 0, email, mapping }])).get(0);
     return { outcome: settle(outcome), warnings: mapping.warnings, newToneOptions: [] as string[] };
   } catch (err) {

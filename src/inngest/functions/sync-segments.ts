@@ -1,11 +1,11 @@
 import type { Inngest } from "inngest";
 import { NonRetriableError } from "inngest";
-import { segmentSpecs, type SegmentOutcome } from "../../../connectors/shared/segments.js";
+import type { SegmentOutcome } from "../../../connectors/shared/segments.js";
 import { SyncError } from "../../errors.js";
 import type { ConnectorName } from "../../pipeline/types.js";
 import {
-  buildReport, collectTones, ensureSegment, provisionHubSpotSchema, type SchemaReport, type SegmentServices, type SetupReport,
-  type ToneCatalog,
+  buildReport, collectTones, ensureSegment, planSegments, provisionHubSpotSchema, type SchemaReport, type SegmentServices,
+  type SetupReport, type ToneCatalog,
 } from "../../segments/setup.js";
 import { toInngestError } from "../errors.js";
 import { segmentsSyncRequested } from "../events.js";
@@ -13,7 +13,8 @@ import { segmentsSyncRequested } from "../events.js";
 /** What a segments run needs: the CRM clients (in-process retries off: attempts 1), the cap, the configured CRMs. */
 export interface SegmentsContext {
   services: SegmentServices;
-  cap: number;
+  /** FASHIONAI_SEGMENT_CAP for every CRM; undefined: the mapping override file's toneCap per CRM, else 50. */
+  cap?: number | undefined;
   enabled: ConnectorName[];
 }
 
@@ -58,9 +59,10 @@ export function createSyncSegments(inngest: Inngest.Any, provide: SegmentsProvid
       if (targets.includes("hubspot")) {
         schema = await step.run("hubspot-schema", () => settle(() => provisionHubSpotSchema(svc, catalog.tones, false)));
       }
-      const { specs } = segmentSpecs(catalog.tones, ctx.cap);
       const outcomes: SegmentOutcome[] = [];
       for (const crm of targets) {
+        // Per CRM: its field plan decides the synonyms, the cap and which segments it has.
+        const { specs } = planSegments(svc.mapping, crm, catalog, ctx.cap);
         for (const [i, spec] of specs.entries()) {
           const id = `${crm === "hubspot" ? "hubspot-list" : "klaviyo-segment"}:${spec.key}`;
           const outcome: SegmentOutcome = await step.run(id, () => settleSegment(crm, spec.key, spec.name, () => ensureSegment(svc, crm, spec, false)));
@@ -70,7 +72,7 @@ export function createSyncSegments(inngest: Inngest.Any, provide: SegmentsProvid
           if (crm === "klaviyo" && wrote && i < specs.length - 1 && pace > 0) await step.sleep(`klaviyo-pace:${spec.key}`, pace);
         }
       }
-      return buildReport({ dryRun: false, cap: ctx.cap, targets, catalog, ...(schema ? { schema } : {}), segments: outcomes });
+      return buildReport({ dryRun: false, cap: ctx.cap, targets, catalog, mapping: svc.mapping, ...(schema ? { schema } : {}), segments: outcomes });
     },
   );
 }
