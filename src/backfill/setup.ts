@@ -108,9 +108,10 @@ export function createLocalBackfill(config: AppConfig, limits: VendorLimits, opt
     retry, fetchConcurrency: limits.fetchConcurrency, hubspotConcurrency: limits.hubspotConcurrency, klaviyoJobs: limits.klaviyoJobs,
     log, ...(opts.results ? { results: opts.results } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.maxInFlight ? { maxInFlight: opts.maxInFlight } : {}),
+    ...(config.mapping ? { mapping: config.mapping } : {}),
   };
   if (!opts.dryRun && connectors.includes("hubspot") && config.hubspot) {
-    deps.hubspot = new HubSpotWriter({ ...config.hubspot, retry, timeoutMs, log, gate: gates.hubspot });
+    deps.hubspot = new HubSpotWriter({ ...config.hubspot, retry, timeoutMs, log, gate: gates.hubspot, ...(config.mapping ? { plan: config.mapping.hubspot } : {}) });
   }
   if (!opts.dryRun && connectors.includes("klaviyo") && config.klaviyo) {
     deps.klaviyo = new KlaviyoBulkWriter({
