@@ -2,6 +2,8 @@
 import { Inngest } from "inngest";
 import { enabledConnectors, loadConfig } from "./src/config.js";
 import { createSyncProfiles, type RuntimeProvider } from "./src/inngest/functions/sync-profiles.js";
+import { createBackfill, envBackfillSources } from "./src/inngest/functions/backfill.js";
+import { createScheduledRefresh, readRefreshSettings } from "./src/inngest/functions/scheduled-refresh.js";
 import { createSyncSegments, type SegmentsContext, type SegmentsProvider } from "./src/inngest/functions/sync-segments.js";
 import { createSegmentServices, readKlaviyoWriteRate, readSegmentCapOverride } from "./src/segments/setup.js";
 import { createRuntime, type Runtime } from "./src/runtime.js";
@@ -47,8 +49,17 @@ export function envSegmentsProvider(env: Record<string, string | undefined> = pr
   };
 }
 
-export function createFunctions(inngest: Inngest, provide: RuntimeProvider, segments: SegmentsProvider = envSegmentsProvider()) {
-  return [createSyncProfiles(inngest, provide, { requestSegmentsSync: true }), createSyncSegments(inngest, segments)];
+export function createFunctions(
+  inngest: Inngest, provide: RuntimeProvider, segments: SegmentsProvider = envSegmentsProvider(), env: Record<string, string | undefined> = process.env,
+) {
+  // The scheduled refresh exists only when FASHIONAI_REFRESH_CRON is set.
+  const refresh = readRefreshSettings(env);
+  return [
+    createSyncProfiles(inngest, provide, { requestSegmentsSync: true }),
+    createSyncSegments(inngest, segments),
+    createBackfill(inngest, envBackfillSources(env)),
+    ...(refresh ? [createScheduledRefresh(inngest, refresh)] : []),
+  ];
 }
 
 export const inngest = createInngest();

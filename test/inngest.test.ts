@@ -63,7 +63,7 @@ const profileCalls = () => sb.fashionai.lookups().length;
 describe("sync-profiles: a run", () => {
   it("uses the runtime with in-process retries off", () => {
     expect(provide().deps.retry.attempts).toBe(1);
-    expect(createFunctions(createInngest({ INNGEST_DEV: "1" }), provide).map((f) => f.id(APP_ID))).toEqual([`${APP_ID}-sync-profiles`, `${APP_ID}-sync-segments`]);
+    expect(createFunctions(createInngest({ INNGEST_DEV: "1" }), provide).map((f) => f.id(APP_ID))).toEqual([`${APP_ID}-sync-profiles`, `${APP_ID}-sync-segments`, `${APP_ID}-backfill`]);
   });
 
   it("fetches, writes HubSpot then Klaviyo, and returns synced", async () => {

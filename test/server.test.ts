@@ -67,12 +67,12 @@ describe("createAppServer (dev mode)", () => {
     expect((await fetch(`${base}/healthz?probe=1`, { method: "HEAD" })).status).toBe(200);
   });
 
-  it("GET /api/inngest answers the SDK's introspection: dev mode, two functions, no keys", async () => {
+  it("GET /api/inngest answers the SDK's introspection: dev mode, three functions, no keys", async () => {
     const res = await fetch(`${base}/api/inngest`);
     expect(res.status).toBe(200);
     expect(res.headers.get("x-inngest-sdk")).toMatch(/^inngest-js:v4\./);
     // v4 lists no function ids here without a signed request, only the count.
-    expect(await res.json()).toMatchObject({ mode: "dev", function_count: 2, has_signing_key: false, has_event_key: false });
+    expect(await res.json()).toMatchObject({ mode: "dev", function_count: 3, has_signing_key: false, has_event_key: false });
   });
 
   it("an unknown path answers 404", async () => {
@@ -203,7 +203,7 @@ describe("the serve CLI", () => {
       expect(registered).toHaveLength(1);
       const reg = registered[0] as { appName: string; functions: Array<{ id: string; triggers: Array<{ event?: string }> }> };
       expect(reg.appName).toBe(APP_ID);
-      expect(reg.functions.map((f) => f.id)).toEqual([FN_ID, `${APP_ID}-sync-segments`]);
+      expect(reg.functions.map((f) => f.id)).toEqual([FN_ID, `${APP_ID}-sync-segments`, `${APP_ID}-backfill`]);
       expect(reg.functions[0]!.triggers).toEqual([expect.objectContaining({ event: EVENT })]);
     } finally {
       if (child && child.exitCode === null) {
