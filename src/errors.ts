@@ -51,6 +51,8 @@ export class SyncError extends Error {
 
 /** Kind for an HTTP status from any of the three APIs (bodies are judged separately). */
 export function kindForStatus(status: number): FaultKind {
+  // A success status reaches a classifier only when its answer was unusable (cut short, not JSON): transient.
+  if (status >= 200 && status < 300) return "transient";
   if (status === 401 || status === 403) return "auth";
   if (status === 404) return "not_found";
   if (status === 429) return "rate_limited";
@@ -79,4 +81,25 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
+}
+
+/**
+ * What to do about a fault, decided from its kind alone. The in-process retry loop (withRetry) and the
+ * Inngest functions (toInngestError) both call this, so a fault gets the same treatment everywhere:
+ *   - auth, not_found, invalid, permanent: final, never retried;
+ *   - rate_limited: retried after the API's delay when it gave one, else after the usual backoff;
+ *   - transient: retried after the usual backoff.
+ * Only the backoff itself differs: withRetry's jittered exponential in-process, Inngest's own under Inngest.
+ */
+export type Treatment = { retry: false } | { retry: true; afterMs?: number };
+
+export function treatmentOf(fault: Pick<SyncError, "kind" | "retryAfterMs">): Treatment {
+  switch (fault.kind) {
+    case "rate_limited":
+      return fault.retryAfterMs === undefined ? { retry: true } : { retry: true, afterMs: fault.retryAfterMs };
+    case "transient":
+      return { retry: true };
+    default:
+      return { retry: false };
+  }
 }

@@ -25,6 +25,9 @@ export function classifyHubSpotError(err: unknown, what: string): SyncError {
     const status = e.code;
     const kind = kindForStatus(status);
     if (kind === "auth") return new SyncError("auth", "hubspot", authMessage("hubspot", status), { status });
+    if (status >= 200 && status < 300) {
+      return new SyncError(kind, "hubspot", `HubSpot answered ${status} to ${what} with an unusable body (cut short or not JSON)`, { status, cause: err });
+    }
     const vendor = hubspotMessage(e.body);
     const policy = (e.body as { policyName?: unknown } | undefined)?.policyName;
     if (kind === "rate_limited") {

@@ -8,7 +8,7 @@ import type { KlaviyoEventPlan, KlaviyoMapping } from "../types.js";
 import { failedOutcome, type ConnectorOutcomes, type ConnectorRecord, type ConnectorWriter } from "../shared/writer.js";
 import { withTimeout } from "../shared/timeout.js";
 import { createKlaviyoApis, type KlaviyoApis } from "./client.js";
-import { classifyKlaviyoError } from "./errors.js";
+import { checkKlaviyoAnswer, classifyKlaviyoError } from "./errors.js";
 
 export interface KlaviyoWriterOptions {
   baseUrl: string;
@@ -33,7 +33,7 @@ export class KlaviyoWriter implements ConnectorWriter<KlaviyoMapping> {
   private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return withRetry(async () => {
       try {
-        return await withTimeout("klaviyo", `Klaviyo ${what}`, this.opts.timeoutMs, fn());
+        return checkKlaviyoAnswer(await withTimeout("klaviyo", `Klaviyo ${what}`, this.opts.timeoutMs, fn()), what);
       } catch (err) {
         throw classifyKlaviyoError(err, what);
       }

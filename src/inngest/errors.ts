@@ -1,11 +1,12 @@
 import { NonRetriableError, RetryAfterError } from "inngest";
 import { ConfigError } from "../config.js";
-import { SyncError, type FaultKind } from "../errors.js";
+import { SyncError, treatmentOf, type FaultKind } from "../errors.js";
 import { redact } from "../util/redact.js";
 
 /**
- * The same taxonomy as the in-process retry loop, in Inngest's terms: rate limits wait for the API's
- * delay, transient faults use Inngest's backoff, everything else is final.
+ * The same taxonomy as the in-process retry loop, in Inngest's terms (both go through treatmentOf): rate
+ * limits wait for the API's delay (RetryAfterError), transient faults and rate limits without a delay use
+ * Inngest's backoff (a plain Error), everything else is final (NonRetriableError).
  */
 export function toInngestError(err: unknown): Error {
   if (err instanceof NonRetriableError || err instanceof RetryAfterError) return err;
@@ -15,12 +16,7 @@ export function toInngestError(err: unknown): Error {
 }
 
 export function forFault(kind: FaultKind, message: string, retryAfterMs?: number): Error {
-  switch (kind) {
-    case "rate_limited":
-      return new RetryAfterError(message, retryAfterMs ?? 10_000);
-    case "transient":
-      return new Error(message);
-    default:
-      return new NonRetriableError(message);
-  }
+  const treatment = treatmentOf(retryAfterMs === undefined ? { kind } : { kind, retryAfterMs });
+  if (!treatment.retry) return new NonRetriableError(message);
+  return treatment.afterMs === undefined ? new Error(message) : new RetryAfterError(message, treatment.afterMs);
 }

@@ -30,8 +30,10 @@ export interface RecordedRequest {
   at: number;
   /** "METHOD template" of the matched route (the stats() key), when a route matched. */
   route?: string;
-  /** True when a scripted fault or the rate limiter answered instead of the normal handler. */
-  injected?: "fault" | "rate_limit";
+  /** True when a scripted fault, the rate limiter or a chaos rule answered instead of the normal handler. */
+  injected?: "fault" | "rate_limit" | "chaos";
+  /** The chaos fault this request drew, if any (see SandboxServer.chaos). */
+  chaos?: ChaosKind;
 }
 
 /** A path matcher: a string is a prefix of the request path (with or without the service's base path). */
@@ -59,6 +61,50 @@ export interface FaultSpec {
   delayMs?: number;
   /** Close the connection without any response (the client sees a reset / "socket hang up"). */
   destroySocket?: boolean;
+}
+
+/**
+ * Seeded random faults (SandboxServer.chaos). What each does to a request:
+ *   - "429": a 429 with Retry-After (retryAfterSeconds, default 1); the request is not processed.
+ *   - "429-no-retry-after": the vendor's 429 body without Retry-After; not processed.
+ *   - "500", "503": the vendor's error body; not processed.
+ *   - "reset": the connection is destroyed without an answer; half the time before the request is processed,
+ *     half the time after (the write happened, the answer is lost).
+ *   - "slow": the normal answer, slowMs late (past the client's timeout, it is an answer nobody reads).
+ *   - "truncated": processed; the right status and headers, then the JSON body cut in the middle (a body-less
+ *     answer announces a body and closes the connection after part of it).
+ *   - "non-json": an HTML page (a proxy's or load balancer's) with status 200 or 502; not processed.
+ */
+export type ChaosKind = "429" | "429-no-retry-after" | "500" | "503" | "reset" | "slow" | "truncated" | "non-json";
+export const CHAOS_KINDS: readonly ChaosKind[] = ["429", "429-no-retry-after", "500", "503", "reset", "slow", "truncated", "non-json"];
+
+export interface ChaosSpec {
+  /** Same seed, same sequence of decisions (the n-th matching request always draws the same fault). */
+  seed: number;
+  /** Share of matching requests that get a fault, 0 to 1. */
+  rate: number;
+  /** Faults to draw from, equally likely (default all of CHAOS_KINDS). */
+  kinds?: readonly ChaosKind[];
+  /** Delay of "slow" answers (default 2,000 ms). */
+  slowMs?: number;
+  /** Retry-After of "429" answers, in whole seconds (default 1). */
+  retryAfterSeconds?: number;
+  /** Only requests with this method. */
+  method?: string;
+  /** Only requests whose path starts with this string, or matches this RegExp. */
+  path?: PathMatcher;
+}
+
+/** A small, fast, seedable PRNG (mulberry32): uniform in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export interface RateLimitSpec {
@@ -156,6 +202,14 @@ interface ActiveLimiter {
   hits: number[];
 }
 
+interface ActiveChaos {
+  spec: ChaosSpec;
+  random: () => number;
+}
+
+/** A chaos fault applied after the handler ran (its answer is spoiled or lost). */
+type LateChaos = "reset" | "truncated";
+
 export interface SandboxServerOptions {
   /** Port to listen on (default 0: an ephemeral port). */
   port?: number;
@@ -238,6 +292,8 @@ export class SandboxServer {
   private readonly routes: Route[] = [];
   private faults: ActiveFault[] = [];
   private limiters: ActiveLimiter[] = [];
+  private chaosRules: ActiveChaos[] = [];
+  private chaosCounts = new Map<ChaosKind, number>();
   private counts = new Map<string, number>();
   private server: Server | undefined;
   private readonly requestedPort: number;
@@ -344,6 +400,31 @@ export class SandboxServer {
     this.limiters = [];
   }
 
+  /**
+   * Adds seeded random faults (see ChaosKind) to every matching request that a scripted fault does not
+   * answer. Returns a function that removes them. Deterministic for a seed: the n-th matching request draws
+   * the same fault every run (which request is n-th depends on the client's concurrency).
+   */
+  chaos(spec: ChaosSpec): () => void {
+    if (!(spec.rate >= 0 && spec.rate <= 1)) throw new Error("chaos rate must be between 0 and 1");
+    if (spec.kinds && spec.kinds.length === 0) throw new Error("chaos kinds must not be empty");
+    const rule: ActiveChaos = { spec, random: seededRandom(spec.seed) };
+    this.chaosRules.push(rule);
+    return () => {
+      this.chaosRules = this.chaosRules.filter((r) => r !== rule);
+    };
+  }
+
+  clearChaos(): void {
+    this.chaosRules = [];
+    this.chaosCounts.clear();
+  }
+
+  /** How many requests each chaos fault has hit since the last reset()/clearChaos(). */
+  chaosStats(): Partial<Record<ChaosKind, number>> {
+    return Object.fromEntries(this.chaosCounts) as Partial<Record<ChaosKind, number>>;
+  }
+
   /** Calls per "METHOD template" (unmatched requests count under "METHOD path"). */
   stats(): Record<string, number> {
     return Object.fromEntries(this.counts);
@@ -359,6 +440,7 @@ export class SandboxServer {
     this.clearRequests();
     this.clearFaults();
     this.clearRateLimits();
+    this.clearChaos();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -506,6 +588,16 @@ export class SandboxServer {
       // Only a delay: fall through to normal handling.
     }
 
+    // 1b. Seeded random faults (only when no scripted fault answered).
+    let late: LateChaos | undefined;
+    const drawn = fault ? undefined : this.drawChaos(method, path);
+    if (drawn) {
+      record.chaos = drawn.kind;
+      const early = await this.chaosEarly(drawn, record, req, send);
+      if (early === "answered") return;
+      late = early;
+    }
+
     // 2. Rate limiting.
     const now = Date.now();
     for (const l of this.limiters) {
@@ -594,7 +686,104 @@ export class SandboxServer {
     } catch (err) {
       reply = this.vendor.error(500, err instanceof Error ? err.message : String(err));
     }
+    if (late) return this.chaosLate(late, reply, record, req, res);
     send(reply);
+  }
+
+  private drawChaos(method: string, path: string): { kind: ChaosKind; spec: ChaosSpec; random: () => number } | undefined {
+    for (const rule of this.chaosRules) {
+      const { spec } = rule;
+      if (!this.matchesMethod(spec.method, method) || !this.matchesPath(spec.path, path)) continue;
+      // Two draws per request whatever the outcome, so one seed gives one sequence.
+      const hit = rule.random();
+      const pick = rule.random();
+      if (hit >= spec.rate) continue;
+      const kinds = spec.kinds ?? CHAOS_KINDS;
+      const kind = kinds[Math.min(kinds.length - 1, Math.floor(pick * kinds.length))]!;
+      this.chaosCounts.set(kind, (this.chaosCounts.get(kind) ?? 0) + 1);
+      return { kind, spec, random: rule.random };
+    }
+    return undefined;
+  }
+
+  /** Answers a chaos fault that strikes before the handler; returns what to do after it otherwise. */
+  private async chaosEarly(
+    drawn: { kind: ChaosKind; spec: ChaosSpec; random: () => number },
+    record: RecordedRequest,
+    req: IncomingMessage,
+    send: (reply: Reply) => void,
+  ): Promise<"answered" | LateChaos | undefined> {
+    const { kind, spec } = drawn;
+    const mark = () => (record.injected = "chaos");
+    switch (kind) {
+      case "429":
+      case "429-no-retry-after": {
+        mark();
+        const seconds = Math.max(1, Math.round(spec.retryAfterSeconds ?? 1));
+        const reply = this.vendor.rateLimited({ spec: { limit: 0, windowMs: seconds * 1000 }, remaining: 0, resetMs: seconds * 1000, retryAfterSeconds: seconds });
+        const headers = { ...(reply.headers ?? {}) };
+        delete headers["retry-after"];
+        delete headers["Retry-After"];
+        if (kind === "429") headers["retry-after"] = String(seconds);
+        send({ ...reply, status: 429, headers });
+        return "answered";
+      }
+      case "500":
+      case "503":
+        mark();
+        send({ ...this.vendor.error(Number(kind), reasonPhrase(Number(kind))), status: Number(kind) });
+        return "answered";
+      case "non-json": {
+        mark();
+        const status = drawn.random() < 0.5 ? 200 : 502;
+        send({
+          status,
+          headers: { "content-type": "text/html; charset=utf-8" },
+          bodyText: `<!DOCTYPE html><html><head><title>${status} ${reasonPhrase(status)}</title></head><body><h1>${status === 200 ? "Service temporarily unavailable" : "502 Bad Gateway"}</h1></body></html>`,
+        });
+        return "answered";
+      }
+      case "reset":
+        if (drawn.random() < 0.5) {
+          mark();
+          record.status = 0;
+          req.socket.destroy();
+          return "answered";
+        }
+        return "reset"; // after the handler: the write happens, the answer is lost
+      case "slow":
+        await this.delay(spec.slowMs ?? 2_000);
+        return undefined;
+      case "truncated":
+        return "truncated";
+    }
+  }
+
+  /** Spoils the handler's answer: the connection dies (reset) or the body is cut (truncated). */
+  private chaosLate(late: LateChaos, reply: Reply, record: RecordedRequest, req: IncomingMessage, res: ServerResponse): void {
+    record.injected = "chaos";
+    if (late === "reset" || res.destroyed || res.headersSent) {
+      record.status = 0;
+      req.socket.destroy();
+      return;
+    }
+    record.status = reply.status;
+    const headers: Record<string, string> = { ...resolveHeaders(reply.headers) };
+    const full = reply.bodyText ?? (reply.body !== undefined ? JSON.stringify(reply.body) : "");
+    if (reply.bodyText === undefined && reply.body !== undefined) headers["content-type"] ??= this.vendor.contentType;
+    if (full.length >= 2) {
+      // A valid HTTP message whose JSON stops in the middle.
+      const cut = full.slice(0, Math.floor(full.length / 2));
+      headers["content-length"] = String(Buffer.byteLength(cut));
+      res.writeHead(reply.status, headers);
+      res.end(cut);
+      return;
+    }
+    // Nothing to cut: announce a body, send part of it, and close the connection.
+    headers["content-length"] = "64";
+    res.writeHead(reply.status, headers);
+    res.write("{\"data\":");
+    setImmediate(() => req.socket.destroy());
   }
 
   private rateHeaders(method: string, path: string, now: number): Record<string, string> {

@@ -1,4 +1,4 @@
-import { SyncError } from "../errors.js";
+import { SyncError, treatmentOf } from "../errors.js";
 import type { RetryPolicy } from "../config.js";
 
 export type Sleep = (ms: number) => Promise<void>;
@@ -6,8 +6,9 @@ export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve,
 
 /** Delay before attempt `attempt + 1`: the API's Retry-After when it gave one, else jittered exponential. */
 export function retryDelayMs(err: SyncError, attempt: number, policy: RetryPolicy, random = Math.random): number {
+  const treatment = treatmentOf(err);
   const backoff = policy.baseDelayMs * 2 ** (attempt - 1) * (0.75 + random() * 0.5);
-  return Math.min(policy.maxDelayMs, err.retryAfterMs ?? backoff);
+  return Math.min(policy.maxDelayMs, (treatment.retry ? treatment.afterMs : undefined) ?? backoff);
 }
 
 /**
@@ -24,7 +25,7 @@ export async function withRetry<T>(
     try {
       return await fn(attempt);
     } catch (err) {
-      if (!(err instanceof SyncError) || !err.retryable || attempt >= policy.attempts) throw err;
+      if (!(err instanceof SyncError) || !treatmentOf(err).retry || attempt >= policy.attempts) throw err;
       const delay = retryDelayMs(err, attempt, policy);
       opts.onRetry?.(err, attempt, delay);
       await wait(delay);
