@@ -80,7 +80,16 @@ function readInt(env: Env, name: string, fallback: number, min: number, max: num
  * Reads the environment once, and the mapping override file when there is one (see src/overrides/load.ts;
  * `cwd` is where the default file is looked for). Throws ConfigError naming the variable or file at fault.
  */
+function checkChoice(env: Env, name: string, allowed: readonly string[]): void {
+  const raw = env[name]?.trim();
+  if (raw && !allowed.includes(raw.toLowerCase())) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+  }
+}
+
 export function loadConfig(env: Env = process.env, opts: { cwd?: string } = {}): AppConfig {
+  checkChoice(env, "LOG_LEVEL", ["debug", "info", "warn", "error", "silent"]);
+  checkChoice(env, "LOG_FORMAT", ["json", "pretty"]);
   const hubspotToken = readToken(env, "HUBSPOT_ACCESS_TOKEN");
   const klaviyoKey = readToken(env, "KLAVIYO_API_KEY");
   return {

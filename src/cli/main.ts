@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { ConfigError } from "../config.js";
 import { redact } from "../util/redact.js";
 import { UsageError } from "./args.js";
@@ -21,7 +22,8 @@ Usage:
   fashionai-sync sandbox [--port N]        keep the local sandbox APIs running and print their environment,
                                            to try every command by hand without credentials
   fashionai-sync doctor [--json]           check each credential, its scopes and the HubSpot schema (reads only)
-  fashionai-sync help
+  fashionai-sync help [command]           this text, or one command's (also: <command> --help)
+  fashionai-sync --version
 
 Every command takes --config <file>: the mapping override file (default ./fashionai-sync.config.json when it
 exists, or FASHIONAI_SYNC_CONFIG); see README.md "Configuration file".
@@ -30,6 +32,23 @@ Exit codes: 0 all synced or not found, 1 some invalid or failed, 2 usage or conf
 Environment: FASHIONAI_APP_TOKEN, HUBSPOT_ACCESS_TOKEN, KLAVIYO_API_KEY (see README.md).`;
 
 type Command = (argv: string[], io: CommandIo) => Promise<number>;
+
+const COMMANDS = ["sync", "setup", "backfill", "serve", "demo", "sandbox", "doctor"] as const;
+
+/** The lines of USAGE about one command, plus the notes every command shares. */
+function commandUsage(name: string): string {
+  const lines = USAGE.split("\n");
+  const start = lines.findIndex((l) => l.startsWith(`  fashionai-sync ${name}`));
+  let end = start + 1;
+  while (end < lines.length && lines[end]!.startsWith("    ")) end++;
+  const footer = lines.slice(lines.findIndex((l) => l.startsWith("Every command takes")));
+  return ["Usage:", ...lines.slice(start, end), "", ...footer].join("\n");
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
 
 async function loadCommand(name: string): Promise<Command | undefined> {
   switch (name) {
@@ -91,6 +110,20 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   }
   if (taken.config !== undefined) io = { ...io, env: { ...io.env, FASHIONAI_SYNC_CONFIG: taken.config } };
   const [name, ...rest] = taken.argv;
+  if (name === "--version" || name === "-v" || name === "version") {
+    io.stdout(`fashionai-sync ${version()}\n`);
+    return 0;
+  }
+  const flags = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  const helpFor = name === "help" ? rest[0] : flags.some((a) => a === "--help" || a === "-h") ? name : undefined;
+  if (helpFor !== undefined) {
+    if (!(COMMANDS as readonly string[]).includes(helpFor)) {
+      io.stderr(`unknown command "${helpFor}" (run \`fashionai-sync help\` for the list)\n`);
+      return 2;
+    }
+    io.stdout(commandUsage(helpFor) + "\n");
+    return 0;
+  }
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     // Asked-for help is output (stdout, exit 0); help shown because the command was missing is an error.
     (name === undefined ? io.stderr : io.stdout)(USAGE + "\n");

@@ -18,7 +18,10 @@ function clip(s: string, width: number): string {
 
 export function renderTable(headers: string[], rows: string[][], maxWidth = 48): string {
   const widths = headers.map((h, i) => Math.min(maxWidth, Math.max([...h].length, ...rows.map((r) => [...(r[i] ?? "")].length))));
-  const line = (cells: string[]) => cells.map((c, i) => pad(clip(c, widths[i]!), widths[i]!)).join("  ").trimEnd();
+  // The last column (details, reasons) is never cut: it is where the fix for a failure is written.
+  const last = headers.length - 1;
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === last ? c : pad(clip(c, widths[i]!), widths[i]!))).join("  ").trimEnd();
   return [line(headers), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
@@ -93,7 +96,7 @@ export function renderReport(report: SyncReport): string {
     lines.splice(lines.length - 1, 0,
       diffs.length ? "Dry run: nothing was written. What would change (old → new):" : "Dry run: nothing was written.", ...diffs, "");
   }
-  if (report.configError) lines.push(`configuration error: ${report.configError}`);
+  // The configuration error itself goes to stderr once (see the commands), not into the table.
   return redact(lines.join("\n"));
 }
 

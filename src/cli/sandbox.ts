@@ -19,11 +19,15 @@ export async function sandboxCommand(argv: string[], io: CommandIo): Promise<num
     hubspot: { port: port(1) },
     klaviyo: { port: port(2) },
   });
-  const emails = sandbox.fashionai.loadProfilesFromDir(values.profiles ?? OWN_PROFILES_DIR).map((r) => r.email).filter(Boolean);
+  const rows = sandbox.fashionai.loadProfilesFromDir(values.profiles ?? OWN_PROFILES_DIR);
+  const emails = rows.map((r) => r.email).filter(Boolean);
+  const first = rows[0];
   io.stdout("Sandbox APIs are running (Ctrl-C to stop). In another terminal:\n\n");
   for (const [k, v] of Object.entries(sandbox.env)) io.stdout(`export ${k}=${v}\n`);
   io.stdout(`\nnpm run cli -- sync ${emails.slice(0, 2).join(" ")}\nnpm run cli -- setup\nnpm run cli -- doctor\n`);
-  io.stdout(`\nSample profiles: ${emails.join(", ")}\n`);
+  if (first?.phone && first.email) io.stdout(`npm run cli -- sync ${first.phone} --by phone --email ${first.email}\n`);
+  if (first?.document && first.email) io.stdout(`npm run cli -- sync ${first.document} --by document --email ${first.email} --dry-run\n`);
+  io.stdout(`\nSample profiles (emails; phones and documents in ${values.profiles ?? OWN_PROFILES_DIR}/index.json):\n  ${emails.join("\n  ")}\n`);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);

@@ -1,5 +1,5 @@
 import { createFunctions, createInngest, envRuntimeProvider, envSegmentsProvider } from "../../inngest.config.js";
-import { loadConfig } from "../config.js";
+import { ConfigError, loadConfig } from "../config.js";
 import { checkServeMode, createAppServer } from "../server.js";
 import { createLogger } from "../util/log.js";
 import { UsageError, parse } from "./args.js";
@@ -16,7 +16,10 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   const inngest = createInngest(env);
   const server = createAppServer({ inngest, functions: createFunctions(inngest, envRuntimeProvider(env), envSegmentsProvider(env)), log });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(err.code === "EADDRINUSE" || err.code === "EACCES"
+        ? new ConfigError(`port ${config.port} is ${err.code === "EADDRINUSE" ? "already in use" : "not allowed"}; choose another with --port or PORT`)
+        : err));
     server.listen(config.port, resolve);
   });
   log.info(`serving Inngest functions at http://localhost:${config.port}/api/inngest (${mode} mode); health at /healthz`);
