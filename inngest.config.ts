@@ -7,14 +7,30 @@ import { createScheduledRefresh, readRefreshSettings } from "./src/inngest/funct
 import { createSyncSegments, type SegmentsContext, type SegmentsProvider } from "./src/inngest/functions/sync-segments.js";
 import { createSegmentServices, readKlaviyoWriteRate, readSegmentCapOverride } from "./src/segments/setup.js";
 import { createRuntime, type Runtime } from "./src/runtime.js";
-import { createLogger } from "./src/util/log.js";
+import { createLogger, type Logger } from "./src/util/log.js";
 
 export const APP_ID = "fashionai-crm-sync";
 
 /** Local dev server mode only when asked (INNGEST_DEV=1); otherwise the SDK's cloud mode, which needs keys. */
 export function createInngest(env: Record<string, string | undefined> = process.env): Inngest {
   const dev = env.INNGEST_DEV;
-  return new Inngest({ id: APP_ID, ...(dev !== undefined && dev !== "" && dev !== "0" ? { isDev: true } : {}) });
+  return new Inngest({
+    id: APP_ID,
+    // The SDK's own messages go through our logger too: same format, same redaction.
+    logger: inngestLogger(createLogger({ env })),
+    ...(dev !== undefined && dev !== "" && dev !== "0" ? { isDev: true } : {}),
+  });
+}
+
+function inngestLogger(log: Logger) {
+  const text = (args: unknown[]) =>
+    args.map((a) => (a instanceof Error ? a.message : typeof a === "string" ? a : JSON.stringify(a))).join(" ");
+  return {
+    info: (...args: unknown[]) => log.info(text(args), { source: "inngest" }),
+    warn: (...args: unknown[]) => log.warn(text(args), { source: "inngest" }),
+    error: (...args: unknown[]) => log.error(text(args), { source: "inngest" }),
+    debug: (...args: unknown[]) => log.debug(text(args), { source: "inngest" }),
+  };
 }
 
 /**
