@@ -3,9 +3,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SyncError, parseRetryAfter } from "../src/errors.js";
 import { parseProfileBody } from "../src/fashionai/schema.js";
+import { HAS_SHARED, SHARED_DIR, SKIP_SHARED_REASON } from "./helpers/shared.js";
 
-const FIXTURES = join(import.meta.dirname, "../../shared/fixtures/profiles");
-const CASES = join(import.meta.dirname, "../../shared/cases");
+const OWN_FIXTURES = join(import.meta.dirname, "../fixtures/profiles");
+const FIXTURES = [OWN_FIXTURES, ...(HAS_SHARED ? [join(SHARED_DIR, "fixtures/profiles")] : [])];
+const CASES = join(SHARED_DIR, "cases");
 
 function body(profile: unknown, userProfileId: unknown = "fp_1"): string {
   return JSON.stringify({ userProfileId, profile });
@@ -227,19 +229,19 @@ describe("parseProfileBody: novo_comportamento", () => {
   });
 });
 
-describe("parseProfileBody: shared fixtures and cases", () => {
-  it("parses every sample profile without warnings", () => {
-    const files = readdirSync(FIXTURES).filter((f) => f.endsWith(".json") && f !== "index.json");
+describe("parseProfileBody: sample profiles and shared cases", () => {
+  it("parses every sample profile (the project's own, and the shared ones when present) without warnings", () => {
+    const files = FIXTURES.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "index.json").map((f) => join(dir, f)));
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) {
-      const text = readFileSync(join(FIXTURES, f), "utf8");
+      const text = readFileSync(f, "utf8");
       const r = parseProfileBody(text);
       expect(r.warnings, f).toEqual([]);
       expect(r.profile.userProfileId, f).toMatch(/^fp_/);
     }
   });
 
-  it("handles the 200 bodies of the tricky cases", () => {
+  it.skipIf(!HAS_SHARED)(`handles the 200 bodies of the tricky cases${HAS_SHARED ? "" : ` (${SKIP_SHARED_REASON})`}`, () => {
     for (const f of readdirSync(CASES).filter((name) => name.endsWith(".json"))) {
       const c = JSON.parse(readFileSync(join(CASES, f), "utf8")) as {
         responses: { status: number; body?: unknown; bodyText?: string }[];

@@ -1,15 +1,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SHARED_PROFILES_DIR, startSandbox, type Sandbox } from "../src/sandbox/index.js";
+import { OWN_PROFILES_DIR } from "../src/cli/demo.js";
+import { startSandbox, type Sandbox } from "../src/sandbox/index.js";
+import { HAS_SHARED, SHARED_DIR, SKIP_SHARED_REASON } from "./helpers/shared.js";
 
 let sb: Sandbox;
 
 beforeAll(async () => {
-  sb = await startSandbox({ profilesDir: SHARED_PROFILES_DIR, klaviyo: { bulkJobDelayMs: 0 } });
+  sb = await startSandbox({ profilesDir: OWN_PROFILES_DIR, klaviyo: { bulkJobDelayMs: 0 } });
 });
 afterAll(async () => {
-  await sb.close();
+  await sb?.close();
 });
 beforeEach(() => {
   sb.reset();
@@ -58,12 +60,12 @@ describe("Fashion.AI stand-in", () => {
     call(`${sb.env.FASHIONAI_BASE_URL}${path}`, { headers });
 
   it("serves the sample profiles by every identifier, decoding the segment", async () => {
-    const expected = JSON.parse(readFileSync(join(SHARED_PROFILES_DIR, "marina-alves.json"), "utf8"));
+    const expected = JSON.parse(readFileSync(join(OWN_PROFILES_DIR, "camila-ferraz.json"), "utf8"));
     for (const path of [
-      "/protected/profile/email/marina.alves%40example.com",
-      "/protected/profile/phone/5511987650001",
-      "/protected/profile/document/39053344705",
-      "/protected/profile/user-profile-id/fp_7Q2K9M1A",
+      "/protected/profile/email/camila.ferraz%40example.com",
+      "/protected/profile/phone/5541981230101",
+      "/protected/profile/document/28461590333",
+      "/protected/profile/user-profile-id/fp_H4C8E2KD",
     ]) {
       const r = await fa(path);
       expect(r.status).toBe(200);
@@ -71,22 +73,22 @@ describe("Fashion.AI stand-in", () => {
       expect(r.body).toEqual(expected);
     }
     expect(sb.fashionai.lookups().map((l) => [l.by, l.value])).toEqual([
-      ["email", "marina.alves@example.com"],
-      ["phone", "5511987650001"],
-      ["document", "39053344705"],
-      ["user-profile-id", "fp_7Q2K9M1A"],
+      ["email", "camila.ferraz@example.com"],
+      ["phone", "5541981230101"],
+      ["document", "28461590333"],
+      ["user-profile-id", "fp_H4C8E2KD"],
     ]);
     expect(sb.fashionai.stats()["GET /api/v1/crm/protected/profile/email/{value}"]).toBe(1);
   });
 
   it("answers 404 for unknown identifiers (matching is exact: the client normalises)", async () => {
-    const r = await fa("/protected/profile/email/Marina.Alves%40example.com");
+    const r = await fa("/protected/profile/email/Camila.Ferraz%40example.com");
     expect(r.status).toBe(404);
     expect(r.body).toEqual({ error: "Not Found", message: "Profile not found" });
   });
 
   it("rejects a missing or wrong token, and any Authorization header", async () => {
-    const path = "/protected/profile/email/marina.alves%40example.com";
+    const path = "/protected/profile/email/camila.ferraz%40example.com";
     const variants: Record<string, string>[] = [
       {},
       { "X-FashionAI-APP-Token": "nope" },
@@ -99,8 +101,8 @@ describe("Fashion.AI stand-in", () => {
     }
   });
 
-  it("serves scripted case responses in turn, with @HTTPDATE retry-after and repeat", async () => {
-    const kase = JSON.parse(readFileSync(join(SHARED_PROFILES_DIR, "../../cases/04-rate-limited-then-ok.json"), "utf8"));
+  it.skipIf(!HAS_SHARED)(`serves a shared case's scripted responses in turn${HAS_SHARED ? "" : ` (${SKIP_SHARED_REASON})`}`, async () => {
+    const kase = JSON.parse(readFileSync(join(SHARED_DIR, "cases", "04-rate-limited-then-ok.json"), "utf8"));
     sb.fashionai.script("email", kase.lookup, kase.responses);
     const path = `/protected/profile/email/${encodeURIComponent(kase.lookup)}`;
     const first = await fa(path);
@@ -110,7 +112,9 @@ describe("Fashion.AI stand-in", () => {
     expect(second.status).toBe(200);
     expect(second.body.userProfileId).toBe("fp_case0001");
     expect((await fa(path)).status).toBe(404); // script exhausted, nothing stored
+  });
 
+  it("serves scripted responses in turn, with @HTTPDATE retry-after and repeat", async () => {
     sb.fashionai.script("email", "d@x.com", [
       { status: 503, headers: { "retry-after": "@HTTPDATE+2" }, body: { error: "Service Unavailable", message: "x" } },
       { status: 200, headers: { "content-type": "text/html" }, bodyText: "<html>maintenance</html>", repeat: true },
@@ -138,13 +142,13 @@ describe("Fashion.AI stand-in", () => {
   it("scripted faults: 429 with Retry-After, then destroySocket, then a delay only", async () => {
     sb.fashionai.fault({ path: "/protected/profile/", status: 429, headers: { "Retry-After": "3" } });
     sb.fashionai.fault({ path: /phone/, destroySocket: true });
-    const path = "/protected/profile/email/marina.alves%40example.com";
+    const path = "/protected/profile/email/camila.ferraz%40example.com";
     const r = await fa(path);
     expect(r.status).toBe(429);
     expect(r.headers.get("retry-after")).toBe("3");
     expect(r.body).toEqual({ error: "Too Many Requests", message: "Too many requests, please slow down" });
     expect((await fa(path)).status).toBe(200); // times: 1
-    await expect(fa("/protected/profile/phone/5511987650001")).rejects.toThrow();
+    await expect(fa("/protected/profile/phone/5541981230101")).rejects.toThrow();
     expect(sb.fashionai.lookups().map((l) => l.status)).toEqual([429, 200, 0]);
 
     sb.fashionai.fault({ delayMs: 120 });
@@ -155,7 +159,7 @@ describe("Fashion.AI stand-in", () => {
 
   it("rate limits with Retry-After", async () => {
     sb.fashionai.rateLimit({ limit: 2, windowMs: 60_000 });
-    const path = "/protected/profile/email/marina.alves%40example.com";
+    const path = "/protected/profile/email/camila.ferraz%40example.com";
     expect((await fa(path)).status).toBe(200);
     expect((await fa(path)).status).toBe(200);
     const r = await fa(path);

@@ -1,5 +1,5 @@
 // Local stand-ins of Fashion.AI, HubSpot and Klaviyo on loopback, for the demo and for tests.
-//   const sb = await startSandbox({ profilesDir: SHARED_PROFILES_DIR });
+//   const sb = await startSandbox({ profilesDir: OWN_PROFILES_DIR }); // src/cli/demo.ts: the project's own samples
 //   run the product with sb.env (FASHIONAI_BASE_URL, HUBSPOT_BASE_URL, ...), then inspect
 //   sb.hubspot.contact(email), sb.klaviyo.profile(email), sb.fashionai.lookups() ...
 //   await sb.close();
