@@ -485,7 +485,8 @@ describe("doctor and the Inngest functions with an override file", () => {
     const sync = new InngestTestEngine({ function: createSyncProfiles(inngest, envRuntimeProvider(e)) });
     const { result, error } = await sync.execute({ events: [{ name: "fashionai/profile.sync.requested", data: { identifier: CAMILA } }] });
     expect(error).toBeUndefined();
-    expect(result).toMatchObject({ status: "synced" });
+    // (The result's shape is sync-profiles' business — one record or a batch; what matters is what the CRMs hold.)
+    expect(JSON.stringify(result)).toContain('"status":"synced"');
     expect(sb.hubspot.contact(CAMILA)!.properties.tom_de_voz_marca).toBe("sofisticado;minimalista");
     expect(sb.klaviyo.profile(CAMILA)!.tom_de_voz_marca).toEqual(["sofisticado", "minimalista"]);
     expect(sb.hubspot.contact(CAMILA)!.properties).not.toHaveProperty("fashionai_estilo_geral");
