@@ -2,6 +2,7 @@ import { ConfigError, type AppConfig, type RetryPolicy, enabledConnectors, requi
 import { FashionAiClient } from "./fashionai/client.js";
 import { HubSpotWriter } from "../connectors/hubspot/writer.js";
 import { KlaviyoWriter } from "../connectors/klaviyo/writer.js";
+import { KlaviyoBulkWriter } from "../connectors/klaviyo/bulk.js";
 import { HubSpotReader } from "../connectors/hubspot/reader.js";
 import { KlaviyoReader } from "../connectors/klaviyo/reader.js";
 import type { CurrentReader } from "../connectors/shared/current.js";
@@ -26,6 +27,8 @@ export interface Runtime {
   deps: PipelineDeps;
   fashionai: FashionAiClient;
   writers: Writers;
+  /** Klaviyo bulk import jobs and bulk events, for batched runs (Inngest sync-profiles); set with writers.klaviyo. */
+  klaviyoBulk?: KlaviyoBulkWriter;
   close(): Promise<void>;
 }
 
@@ -60,6 +63,7 @@ export function createRuntime(config: AppConfig, opts: RuntimeOptions): Runtime 
     baseUrl: config.fashionai.baseUrl, token, timeoutMs: config.timeoutMs, connections: Math.max(config.concurrency, 4),
   });
   const writers: Writers = {};
+  let klaviyoBulk: KlaviyoBulkWriter | undefined;
   const common = { retry, timeoutMs: config.timeoutMs, log: opts.log };
   // The field plan (mapping overrides, or PRODUCT.md's defaults) decides names, forms and group everywhere.
   const mapping = config.mapping ?? DEFAULT_MAPPING_PLAN;
@@ -70,6 +74,7 @@ export function createRuntime(config: AppConfig, opts: RuntimeOptions): Runtime 
   }
   if (!dryRun && connectors.includes("klaviyo") && config.klaviyo) {
     writers.klaviyo = new KlaviyoWriter({ ...config.klaviyo, ...common });
+    klaviyoBulk = new KlaviyoBulkWriter({ ...config.klaviyo, ...common });
   }
   // A dry run reads what each configured CRM holds now, to show old → new (reads only).
   const readers: Partial<Record<ConnectorName, CurrentReader>> = {};
@@ -83,6 +88,10 @@ export function createRuntime(config: AppConfig, opts: RuntimeOptions): Runtime 
     fashionai,
     writers,
     deps: { source: fashionai, connectors, writers, dryRun, retry, concurrency: config.concurrency, log: opts.log, readers, mapping },
-    close: () => fashionai.close(),
+    ...(klaviyoBulk ? { klaviyoBulk } : {}),
+    close: async () => {
+      await fashionai.close();
+      await klaviyoBulk?.close();
+    },
   };
 }

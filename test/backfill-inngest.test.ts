@@ -1,8 +1,15 @@
 // The durable backfill and the scheduled refresh, run by @inngest/test's engine. Events sent by step.sendEvent
 // reach a recording fetch instead of an Inngest server.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { InngestTestEngine } from "@inngest/test";
 import { Inngest } from "inngest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { envRuntimeProvider } from "../inngest.config.js";
+import { createSyncProfiles, type RuntimeProvider } from "../src/inngest/functions/sync-profiles.js";
+import type { SyncReport } from "../src/pipeline/types.js";
+import type { Runtime } from "../src/runtime.js";
 import { ConfigError } from "../src/config.js";
 import { SyncError } from "../src/errors.js";
 import { createBackfill, envBackfillSources, type BackfillSummary, type PageStepOutput } from "../src/inngest/functions/backfill.js";
@@ -246,5 +253,141 @@ describe("registration", () => {
     expect(ids({})).toEqual([`${APP_ID}-sync-profiles`, `${APP_ID}-sync-segments`, `${APP_ID}-backfill`]);
     expect(ids({ FASHIONAI_REFRESH_CRON: "0 3 * * *" })).toContain(`${APP_ID}-scheduled-refresh`);
     expect(() => ids({ FASHIONAI_REFRESH_CRON: "nightly" })).toThrow(/FASHIONAI_REFRESH_CRON/);
+  });
+});
+
+// ------------------------------------------------------------------------------------------- batched sync-profiles
+
+const PROFILES = fileURLToPath(new URL("../fixtures/profiles", import.meta.url));
+const samples: Array<Record<string, unknown>> = (JSON.parse(readFileSync(join(PROFILES, "index.json"), "utf8")) as Array<{ file: string }>)
+  .map((e) => JSON.parse(readFileSync(join(PROFILES, e.file), "utf8")));
+const SYNC = "fashionai/profile.sync.requested";
+
+function configOf(fn: unknown): Record<string, any> {
+  return (fn as { getConfig(o: { baseUrl: URL; appPrefix: string }): Array<Record<string, any>> })
+    .getConfig({ baseUrl: new URL("http://localhost:3000/api/inngest"), appPrefix: "fashionai-crm-sync" })[0]!;
+}
+
+describe("sync-profiles: batching", () => {
+  let sb: Sandbox;
+  let runtime: Runtime | undefined;
+  let provide: RuntimeProvider;
+  beforeAll(async () => {
+    sb = await startSandbox();
+  });
+  afterAll(() => sb.close());
+  beforeEach(() => {
+    sb.reset();
+    const inner = envRuntimeProvider(sb.env);
+    provide = () => (runtime ??= inner());
+  });
+  afterEach(async () => {
+    await runtime?.close();
+    runtime = undefined;
+  });
+  // @inngest/test 1.0 never finishes a run that sleeps, so the retry waits are mocked as done (and counted).
+  const engine = () => new InngestTestEngine({
+    function: createSyncProfiles(recordingClient().client, provide, { env: sb.env }),
+    steps: [1, 2, 3].map((n) => ({ id: `fetch-retry-wait-${n}`, handler: () => null })), // fresh mocks per engine: they keep state
+  });
+  const batch = (datas: Array<Record<string, unknown>>) => ({ events: datas.map((data) => ({ name: SYNC, data })) as [{ name: string; data: Record<string, unknown> }] });
+  const profile = (i: number) => ({ ...samples[i % samples.length], userProfileId: `fp_batch_${i}` });
+
+  it("batches up to 100 events per run (5 s timeout), throttled and keyed per CRM from the vendor limits", () => {
+    const { client } = recordingClient();
+    const config = configOf(createSyncProfiles(client, provide, { env: sb.env }));
+    expect(config.batchEvents).toEqual({ maxSize: 100, timeout: "5s" });
+    // Klaviyo's bulk import (150/min, ~2 calls a run, 90%) is tighter than HubSpot's 100/10 s (80% → 480 runs/min).
+    expect(config.throttle).toEqual({ limit: 67, period: "1m", burst: 6 });
+    expect(config.concurrency).toEqual([
+      { scope: "account", key: '"hubspot"', limit: 4 },
+      { scope: "account", key: '"klaviyo"', limit: 3 },
+    ]);
+    const { KLAVIYO_API_KEY: _k, ...hubspotOnly } = sb.env;
+    expect(configOf(createSyncProfiles(client, provide, { env: { ...hubspotOnly, HUBSPOT_RATE_LIMIT: "190/10s" } })).throttle.limit).toBe(912);
+    expect(configOf(createSyncProfiles(client, provide, { env: { ...sb.env, FASHIONAI_SYNC_THROTTLE: "30/1m" } })).throttle).toMatchObject({ limit: 30, period: "60s" });
+  });
+
+  it("100 events: one fetch step, one HubSpot upsert, one Klaviyo import job, one events call; every event one outcome, in order", async () => {
+    const datas: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 85; i++) {
+      const email = `b${i}@example.com`;
+      if (i < 75) sb.fashionai.addProfile({ email }, profile(i));
+      datas.push({ identifier: email, reason: "test" }); // 75 with a profile, 10 without
+    }
+    for (let i = 0; i < 5; i++) {
+      const phone = `55119000000${i}`;
+      sb.fashionai.addProfile({ phone }, profile(100 + i));
+      datas.push({ identifier: phone, by: "phone", email: `phone${i}@example.com` });
+    }
+    datas.push({ identifier: "not-an-email" }, { identifier: "5511900000009", by: "phone" }, { identifier: "b1@example.com", by: "fax" });
+    datas.push({ identifier: "b0@example.com" }, { identifier: "B2@Example.com" }); // repeats: fetched and written once
+    while (datas.length < 100) datas.push({ identifier: `b${datas.length}@example.com` }); // no profile
+    expect(datas).toHaveLength(100);
+
+    const { result, error, ctx } = await engine().execute(batch(datas));
+    expect(error).toBeUndefined();
+    const report = result as SyncReport;
+    expect(report.results).toHaveLength(100);
+    expect(report.summary).toEqual({ requested: 100, synced: 82, not_found: 15, invalid: 3, failed: 0 });
+    expect(report.results.map((r) => r.identifier)).toEqual(datas.map((d) => d.identifier));
+    expect(report.results[90]).toMatchObject({ status: "invalid", reason: expect.any(String) });
+    expect(report.results[92]).toMatchObject({ status: "invalid", reason: expect.stringMatching(/data\.by/) });
+    expect(report.results[85]).toMatchObject({ status: "synced", by: "phone", email: "phone0@example.com" });
+    expect(report.results[94]).toMatchObject({ identifier: "B2@Example.com", status: "synced", email: "b2@example.com" });
+
+    expect(ctx.step.run.mock.calls.map((c) => c[0])).toEqual(["fetch-profiles", "write-hubspot", "write-klaviyo", "klaviyo-import-result", "klaviyo-events"]);
+    expect(sb.hubspot.stats()["POST /crm/v3/objects/contacts/batch/upsert"]).toBe(1);
+    expect(sb.klaviyo.stats()["POST /api/profile-bulk-import-jobs"]).toBe(1);
+    expect(sb.klaviyo.stats()["POST /api/event-bulk-create-jobs"]).toBe(1);
+    expect(sb.klaviyo.stats()["POST /api/profile-import"]).toBeUndefined();
+    // One lookup per distinct identifier (the repeats of b0 and b2 are not fetched twice).
+    expect(sb.fashionai.lookups()).toHaveLength(85 + 5 + 5);
+    expect(sb.hubspot.contact("b74@example.com")?.properties.fashionai_user_profile_id).toBe("fp_batch_74");
+    expect(sb.hubspot.contact("phone4@example.com")?.properties.fashionai_user_profile_id).toBe("fp_batch_104");
+    expect(sb.klaviyo.profile("b3@example.com")?.fashionai_user_profile_id).toBe("fp_batch_3");
+    expect(sb.hubspot.contact("b80@example.com")).toBeUndefined();
+    const withEvents = report.results.filter((r) => r.connectors?.klaviyo?.event?.status === "sent");
+    expect(withEvents.length).toBeGreaterThan(0);
+    expect(sb.klaviyo.events()).toHaveLength(new Set(withEvents.map((r) => r.email)).size);
+  });
+
+  it("a partial 429: only the profiles that hit it are fetched again, after step.sleep for Retry-After", async () => {
+    for (let i = 0; i < 5; i++) sb.fashionai.addProfile({ email: `p${i}@example.com` }, profile(i));
+    sb.fashionai.script("email", "p3@example.com", [{ status: 429, headers: { "retry-after": "2" }, body: { error: "Too Many Requests", message: "slow down" } }]);
+    const { result, error, ctx } = await engine().execute(batch(Array.from({ length: 5 }, (_, i) => ({ identifier: `p${i}@example.com` }))));
+    expect(error).toBeUndefined();
+    expect((result as SyncReport).summary).toMatchObject({ synced: 5, failed: 0 });
+    expect(ctx.step.sleep).toHaveBeenCalledTimes(1);
+    expect(ctx.step.sleep).toHaveBeenCalledWith("fetch-retry-wait-1", 2000);
+    expect(ctx.step.run.mock.calls.map((c) => c[0]).slice(0, 2)).toEqual(["fetch-profiles", "fetch-profiles-retry-1"]);
+    const lookups = sb.fashionai.lookups().map((l) => l.value);
+    expect(lookups.filter((v) => v === "p3@example.com")).toHaveLength(2);
+    expect(lookups.filter((v) => v === "p1@example.com")).toHaveLength(1);
+    expect(sb.hubspot.stats()["POST /crm/v3/objects/contacts/batch/upsert"]).toBe(1);
+  });
+
+  it("a profile that keeps failing fails alone after 4 attempts; the rest of the batch is written", async () => {
+    for (let i = 0; i < 3; i++) sb.fashionai.addProfile({ email: `f${i}@example.com` }, profile(i));
+    sb.fashionai.script("email", "f1@example.com", [{ status: 503, body: { error: "Service Unavailable", message: "down" }, repeat: true }]);
+    const { result } = await engine().execute(batch(Array.from({ length: 3 }, (_, i) => ({ identifier: `f${i}@example.com` }))));
+    const report = result as SyncReport;
+    expect(report.results.map((r) => r.status)).toEqual(["synced", "failed", "synced"]);
+    expect(report.results[1]!.reason).toMatch(/503.*after 4 attempts/);
+    expect(sb.fashionai.lookups().filter((l) => l.value === "f1@example.com")).toHaveLength(4);
+    expect(sb.hubspot.contact("f1@example.com")).toBeUndefined();
+    expect(sb.hubspot.contact("f2@example.com")).toBeDefined();
+  });
+
+  it("Klaviyo's per-profile import errors are read back from the job: that record fails, the others are written", async () => {
+    sb.fashionai.addProfile({ email: "ok@example.com" }, profile(1));
+    sb.fashionai.addProfile({ email: "x@localhost" }, profile(2)); // Klaviyo wants a dotted domain
+    const { result } = await engine().execute(batch([
+      { identifier: "ok@example.com", connectors: ["klaviyo"] }, { identifier: "x@localhost", connectors: ["klaviyo"] },
+    ]));
+    const report = result as SyncReport;
+    expect(report.results[0]).toMatchObject({ status: "synced", connectors: { klaviyo: { status: "written" } } });
+    expect(report.results[1]).toMatchObject({ status: "failed", reason: expect.stringMatching(/^klaviyo: Klaviyo rejected the profile: /) });
+    expect(sb.klaviyo.stats()["GET /api/profile-bulk-import-jobs/{id}/import-errors"]).toBe(1);
   });
 });

@@ -134,7 +134,7 @@ export class KlaviyoBulkWriter implements ConnectorWriter<KlaviyoMapping> {
   }
 
   /** Per-record import errors of a completed job: record key → reason. */
-  async importErrors(jobId: string, records: readonly KRecord[], retry?: RetryPolicy): Promise<Map<number, string>> {
+  async importErrors(jobId: string, records: ReadonlyArray<{ key: number; email: string }>, retry?: RetryPolicy): Promise<Map<number, string>> {
     const out = new Map<number, string>();
     const byEmail = new Map(records.map((r) => [r.email.toLowerCase(), r.key]));
     let cursor: string | undefined;
