@@ -84,7 +84,7 @@ export function renderSetup(r: SetupReport): string {
     70,
   ));
   if (r.tones.pastCap.length) {
-    lines.push("", `Past the cap of ${r.cap} (no segment; raise --cap or FASHIONAI_SEGMENT_CAP to include them):`);
+    lines.push("", `Past the cap of ${r.cap} (no segment; raise --cap, FASHIONAI_SEGMENT_CAP or segments.toneCap to include them):`);
     for (const t of r.tones.pastCap) lines.push(`  ${t.label}${t.profiles === undefined ? "" : ` (${t.profiles} profiles)`}`);
   }
   const other = r.warnings.filter((w) => !w.includes("past the cap"));

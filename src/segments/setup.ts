@@ -269,7 +269,7 @@ export function buildReport(parts: {
     if (p.pastCap.length === 0) continue;
     const crm = alike ? "" : `${p.crm === "hubspot" ? "HubSpot" : "Klaviyo"}: `;
     warnings.push(`${crm}${p.pastCap.length} tone value${p.pastCap.length === 1 ? " is" : "s are"} past the cap of ${p.cap} and got no segment: ` +
-      `${p.pastCap.map((t) => JSON.stringify(t.label)).join(", ")} (raise --cap or FASHIONAI_SEGMENT_CAP to include them)`);
+      `${p.pastCap.map((t) => JSON.stringify(t.label)).join(", ")} (raise --cap, FASHIONAI_SEGMENT_CAP or segments.toneCap in the configuration file to include them)`);
   }
   for (const p of plans) for (const n of p.notes) if (!warnings.includes(n)) warnings.push(n);
   const byCrm: Partial<Record<ConnectorName, SegmentCounts>> = {};
