@@ -19,7 +19,9 @@ import { parseProfileBody } from "../src/fashionai/schema.js";
 import { createSyncProfiles } from "../src/inngest/functions/sync-profiles.js";
 import { createSyncSegments } from "../src/inngest/functions/sync-segments.js";
 import { FIELD_KEYS } from "../src/mapping/fields.js";
-import { DEFAULT_MAPPING_PLAN, buildFieldPlan, type MappingPlan } from "../src/mapping/plan.js";
+import { DEFAULT_MAPPING_PLAN, buildFieldPlan, ownsHubSpotProperty, type MappingPlan } from "../src/mapping/plan.js";
+import { createHubSpotWebhookHandler, signHubSpotV3, type SyncRequestEvent } from "../src/webhooks/hubspot.js";
+import { silentLogger } from "../src/util/log.js";
 import { loadMappingPlan, parseMappingConfig, relaxJson } from "../src/overrides/load.js";
 import { CONFIG_ENV, configJsonSchema } from "../src/overrides/schema.js";
 import { startSandbox, type Sandbox } from "../src/sandbox/index.js";
@@ -496,6 +498,32 @@ describe("doctor and the Inngest functions with an override file", () => {
     expect(run.error).toBeUndefined();
     expect(JSON.stringify(sb.hubspot.list(`${TONE_SEGMENT_PREFIX}sofisticado`)!.filterBranch)).toContain("tom_de_voz_marca");
     expect(JSON.stringify(sb.klaviyo.segment(`${TONE_SEGMENT_PREFIX}sofisticado`)!.definition)).toContain("tom_de_voz_marca");
+  });
+
+  it("the HubSpot webhook ignores changes to the renamed properties too (they are this service's own writes)", async () => {
+    const owns = ownsHubSpotProperty(plan(RENAME_AND_DISABLE).hubspot);
+    expect(["tom_de_voz_marca", "fashionai_descricao_geral", "fashionai_tom_de_voz"].map(owns)).toEqual([true, true, true]);
+    expect(["firstname", "email", "tom"].map(owns)).toEqual([false, false, false]);
+    const sent: SyncRequestEvent[] = [];
+    const secret = "client-secret";
+    const url = "https://sync.example.com/webhooks/hubspot";
+    const now = 1_790_000_000_000;
+    const handler = createHubSpotWebhookHandler({
+      secret, publicUrl: url, now: () => now, log: silentLogger, ownProperty: owns,
+      send: async (events) => void sent.push(...events),
+      lookupEmails: async (ids) => new Map(ids.map((id) => [id, `c${id}@example.com`])),
+    });
+    const note = (propertyName: string, eventId: number) => ({
+      subscriptionType: "contact.propertyChange", objectId: eventId, propertyName, propertyValue: "x", eventId, portalId: 1, occurredAt: now - 10,
+    });
+    const body = JSON.stringify([note("tom_de_voz_marca", 1), note("firstname", 2)]);
+    const ts = String(now);
+    const reply = await handler({
+      method: "POST", url: "/webhooks/hubspot", body: Buffer.from(body),
+      headers: { "x-hubspot-signature-v3": signHubSpotV3(secret, "POST", url, body, ts), "x-hubspot-request-timestamp": ts },
+    });
+    expect(reply.status).toBe(200);
+    expect(sent.map((e) => e.data.identifier)).toEqual(["c2@example.com"]);
   });
 
   it("the demo without a file keeps the defaults", async () => {

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "../config.js";
 import { checkServeMode, createAppServer } from "../server.js";
 import { HUBSPOT_WEBHOOK_PATH, hubspotWebhookFromEnv } from "../webhooks/hubspot.js";
 import { createLogger } from "../util/log.js";
+import { ownsHubSpotProperty } from "../mapping/plan.js";
 import { UsageError, parse } from "./args.js";
 import type { CommandIo } from "./sync.js";
 
@@ -16,8 +17,11 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   const log = createLogger({ write: (line) => io.stderr(line + "\n") });
   const inngest = createInngest(env);
   // POST /webhooks/hubspot when HUBSPOT_CLIENT_SECRET is set; its events need a way to Inngest.
+  // Changes to the properties this service writes never trigger a sync (that would loop): the names come
+  // from the field plan, so renamed properties (mapping overrides) count as ours too.
   const hubspotWebhook = hubspotWebhookFromEnv(env, {
     send: (events) => inngest.send(events), log, ...(config.hubspot ? { hubspot: config.hubspot } : {}),
+    ownProperty: ownsHubSpotProperty(config.mapping?.hubspot),
   });
   if (hubspotWebhook && mode === "cloud" && !env.INNGEST_EVENT_KEY) {
     throw new ConfigError("HUBSPOT_CLIENT_SECRET is set but INNGEST_EVENT_KEY is not: the HubSpot webhook could not send its sync requests");

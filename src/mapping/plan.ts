@@ -289,3 +289,13 @@ export function describePlanChanges(plan: FieldPlan): string[] {
   if (plan.toneCap !== undefined) out.push(`tone segment cap ${plan.toneCap}`);
   return out;
 }
+
+/**
+ * Whether a HubSpot property is one this service writes: a name of the plan, or any default-prefixed one
+ * (left over from before a rename). The HubSpot webhook ignores changes to them, or every sync would
+ * trigger another.
+ */
+export function ownsHubSpotProperty(plan: FieldPlan = DEFAULT_MAPPING_PLAN.hubspot): (name: string) => boolean {
+  const names = new Set(plan.fields.map((f) => f.name));
+  return (name) => names.has(name) || name.startsWith(DEFAULT_PREFIX);
+}

@@ -279,7 +279,11 @@ export function hubspotEmailLookup(client: Client): (objectIds: string[]) => Pro
  */
 export function hubspotWebhookFromEnv(
   env: Record<string, string | undefined>,
-  deps: { send: HubSpotWebhookOptions["send"]; log: Logger; hubspot?: { baseUrl: string; token: string } },
+  deps: {
+    send: HubSpotWebhookOptions["send"]; log: Logger; hubspot?: { baseUrl: string; token: string };
+    /** Properties this service writes (the field plan's names, when mapping overrides rename them). */
+    ownProperty?: (name: string) => boolean;
+  },
 ): ((req: WebhookRequest) => Promise<WebhookReply>) | undefined {
   const secret = env.HUBSPOT_CLIENT_SECRET?.trim();
   if (!secret) return undefined;
@@ -299,6 +303,7 @@ export function hubspotWebhookFromEnv(
   return createHubSpotWebhookHandler({
     secret, send: deps.send, log: deps.log,
     ...(publicUrl ? { publicUrl } : {}),
+    ...(deps.ownProperty ? { ownProperty: deps.ownProperty } : {}),
     ...(deps.hubspot ? { lookupEmails: hubspotEmailLookup(createHubSpotClient(deps.hubspot)) } : {}),
   });
 }
