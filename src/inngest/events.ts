@@ -58,3 +58,42 @@ export const backfillCancelled = eventType("fashionai/backfill.cancelled", {
 export function describeEventProblems(error: z.ZodError): string {
   return error.issues.map((i) => `data.${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
 }
+
+// Dead letters (src/inngest/dead-letters.ts): what failed for good, with what to send again to replay it.
+const service = z.enum(["fashionai", "hubspot", "klaviyo"]);
+
+export const profileSyncFailedSchema = z.object({
+  /** As requested (the original event's identifier and lookup kind). */
+  identifier: z.string(),
+  by: by,
+  /** The CRM key, when the request had one (or it is the identifier). */
+  email: z.string().optional(),
+  /** Where it failed, when known: the Fashion.AI fetch or a CRM write. */
+  connector: service.optional(),
+  /** The step that failed, when the run failed in a step (e.g. `write-hubspot`). */
+  step: z.string().optional(),
+  reason: z.string(),
+  /** The run that failed (find it in the Inngest dashboard). */
+  runId: z.string(),
+  functionId: z.string(),
+  /** The `fashionai/profile.sync.requested` data to send again to replay it. */
+  request: z.record(z.string(), z.unknown()),
+  failedAt: z.string(),
+});
+export type ProfileSyncFailed = z.infer<typeof profileSyncFailedSchema>;
+
+export const profileSyncFailed = eventType("fashionai/profile.sync.failed", { schema: profileSyncFailedSchema });
+
+export const backfillFailedSchema = z.object({
+  backfillId: z.string().optional(),
+  source: z.string(),
+  reason: z.string(),
+  step: z.string().optional(),
+  runId: z.string(),
+  /** The `fashionai/backfill.requested` data to send again to replay it (syncs already queued are harmless to repeat). */
+  request: z.record(z.string(), z.unknown()),
+  failedAt: z.string(),
+});
+export type BackfillFailed = z.infer<typeof backfillFailedSchema>;
+
+export const backfillFailed = eventType("fashionai/backfill.failed", { schema: backfillFailedSchema });
