@@ -76,10 +76,6 @@ function readInt(env: Env, name: string, fallback: number, min: number, max: num
   return Number(raw);
 }
 
-/**
- * Reads the environment once, and the mapping override file when there is one (see src/overrides/load.ts;
- * `cwd` is where the default file is looked for). Throws ConfigError naming the variable or file at fault.
- */
 function checkChoice(env: Env, name: string, allowed: readonly string[]): void {
   const raw = env[name]?.trim();
   if (raw && !allowed.includes(raw.toLowerCase())) {
@@ -87,6 +83,10 @@ function checkChoice(env: Env, name: string, allowed: readonly string[]): void {
   }
 }
 
+/**
+ * Reads the environment once, and the mapping override file when there is one (see src/overrides/load.ts;
+ * `cwd` is where the default file is looked for). Throws ConfigError naming the variable or file at fault.
+ */
 export function loadConfig(env: Env = process.env, opts: { cwd?: string } = {}): AppConfig {
   checkChoice(env, "LOG_LEVEL", ["debug", "info", "warn", "error", "silent"]);
   checkChoice(env, "LOG_FORMAT", ["json", "pretty"]);
