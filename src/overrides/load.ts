@@ -13,9 +13,9 @@ import { isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
 import { ConfigError } from "../config.js";
 import type { EnumOption } from "../../connectors/types.js";
-import { FIELDS, type FieldKey, type FieldSpec } from "../mapping/fields.js";
+import type { FieldKey } from "../mapping/fields.js";
 import {
-  DEFAULT_MAPPING_PLAN, buildFieldPlan, fieldSuffix, toneOption, toneSlug, type FieldPlan, type MappingPlan,
+  DEFAULT_MAPPING_PLAN, LIST_FIELD_KEYS, buildFieldPlan, fieldSuffix, toneOption, toneSlug, type FieldPlan, type MappingPlan,
 } from "../mapping/plan.js";
 import { CONFIG_ENV, CONFIG_FILE_NAME, configFileSchema, type ConfigFile } from "./schema.js";
 
@@ -196,7 +196,7 @@ function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
   return s as z.ZodType | undefined;
 }
 
-const LIST_FIELD_NOTE = (FIELDS as readonly FieldSpec[]).filter((f) => ["options", "textList", "occasionsDetail"].includes(f.kind)).map((f) => fieldSuffix(f.key as FieldKey));
+const LIST_FIELD_NOTE = LIST_FIELD_KEYS.map(fieldSuffix);
 
 /** The first problem, in one line, with a count of the others. */
 export function describeIssues(issues: readonly z.core.$ZodIssue[], raw: unknown): string {
