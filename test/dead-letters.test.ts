@@ -5,7 +5,7 @@
 import { InngestTestEngine } from "@inngest/test";
 import { NonRetriableError, StepError } from "inngest";
 import { describe, expect, it } from "vitest";
-import { createInngest } from "../inngest.config.js";
+import { APP_ID, createFunctions, createInngest } from "../inngest.config.js";
 import {
   DEAD_LETTERED, backfillOnFailure, connectorOfStep, deadLetter, deadLettersForResults, profileSyncOnFailure, withDeadLetters,
 } from "../src/inngest/dead-letters.js";
@@ -140,6 +140,13 @@ describe("a batched run that fails for good (withDeadLetters)", () => {
 });
 
 describe("onFailure handlers", () => {
+  it("are registered with the functions (Inngest runs each as a function of its own)", () => {
+    const ids = createFunctions(inngest, () => { throw new Error("no runtime needed"); }, () => { throw new Error("none"); }, {})
+      .flatMap((fn) => (fn as unknown as { getConfig(o: object): Array<{ id: string }> }).getConfig({ baseUrl: new URL("http://localhost/api/inngest"), appPrefix: APP_ID }))
+      .map((c) => c.id);
+    expect(ids).toContain(`${APP_ID}-backfill-failure`);
+  });
+
   it("sync-profiles: dead letters for the failed run's requests, with the failed step's connector", async () => {
     const t = new InngestTestEngine({ function: failureFunction(profileSyncOnFailure()) });
     const original = { name: REQUESTED, data: { identifier: "ana@example.com", connectors: ["klaviyo"] } };

@@ -10,6 +10,7 @@ import { HubSpotContactsSource } from "../../sources/hubspot.js";
 import { KlaviyoProfilesSource } from "../../sources/klaviyo.js";
 import type { BackfillSource, SourcePage } from "../../sources/types.js";
 import { RateGate } from "../../util/rate.js";
+import { backfillOnFailure } from "../dead-letters.js";
 import { toInngestError } from "../errors.js";
 import { backfillCancelled, backfillRequested, type BackfillRequested, type ProfileSyncRequested } from "../events.js";
 
@@ -103,6 +104,8 @@ export function createBackfill(inngest: Inngest.Any, sources: BackfillSourceProv
       // One run per backfill at a time (a continuation waits for its predecessor), a few backfills at once.
       concurrency: [{ limit: 3 }, { limit: 1, key: "event.data.backfillId" }],
       retries: 4,
+      // A backfill that fails for good leaves a fashionai/backfill.failed dead letter with the request to send again.
+      onFailure: backfillOnFailure(),
     },
     async ({ event, step }): Promise<BackfillSummary> => {
       const data = event.data as BackfillRequested;
