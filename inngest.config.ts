@@ -71,7 +71,7 @@ export function createFunctions(
   // The scheduled refresh exists only when FASHIONAI_REFRESH_CRON is set.
   const refresh = readRefreshSettings(env);
   return [
-    createSyncProfiles(inngest, provide, { requestSegmentsSync: true }),
+    createSyncProfiles(inngest, provide, { requestSegmentsSync: true, deadLetters: true }),
     createSyncSegments(inngest, segments),
     createBackfill(inngest, envBackfillSources(env)),
     ...(refresh ? [createScheduledRefresh(inngest, refresh)] : []),

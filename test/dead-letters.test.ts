@@ -4,17 +4,23 @@
 // creates for it, triggered by `inngest/function.failed`).
 import { InngestTestEngine } from "@inngest/test";
 import { NonRetriableError, StepError } from "inngest";
-import { describe, expect, it } from "vitest";
-import { APP_ID, createFunctions, createInngest } from "../inngest.config.js";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { APP_ID, createFunctions, createInngest, envRuntimeProvider } from "../inngest.config.js";
+import { createSyncProfiles } from "../src/inngest/functions/sync-profiles.js";
+import type { Runtime } from "../src/runtime.js";
+import { startSandbox, type Sandbox } from "../src/sandbox/index.js";
 import {
   DEAD_LETTERED, backfillOnFailure, connectorOfStep, deadLetter, deadLettersForResults, profileSyncOnFailure, withDeadLetters,
 } from "../src/inngest/dead-letters.js";
 import { backfillFailedSchema, backfillRequestedSchema, profileSyncFailedSchema, profileSyncRequestedSchema } from "../src/inngest/events.js";
-import type { RecordResult } from "../src/pipeline/types.js";
+import type { RecordResult, SyncReport } from "../src/pipeline/types.js";
 import { registerSecret } from "../src/util/redact.js";
 
 const inngest = createInngest({ INNGEST_DEV: "1" });
 const REQUESTED = "fashionai/profile.sync.requested";
+const SAMPLE_BODY = JSON.parse(readFileSync(fileURLToPath(new URL("../fixtures/profiles/helena-cardoso.json", import.meta.url)), "utf8"));
 
 type Sent = { name: string; id?: string; data: Record<string, any> };
 const sentBy = (ctx: InngestTestEngine.MockContext): Sent[] =>
@@ -186,5 +192,66 @@ describe("onFailure handlers", () => {
     expect(letter).toMatchObject({ name: "fashionai/backfill.failed", data: { backfillId: "bf_42", source: "hubspot", runId: "01RUNFAILED", request } });
     expect(backfillFailedSchema.safeParse(letter!.data).success).toBe(true);
     expect(backfillRequestedSchema.safeParse(letter!.data.request).success).toBe(true);
+  });
+});
+
+describe("sync-profiles with dead letters (stand-ins)", () => {
+  const PROFILES_DIR = fileURLToPath(new URL("../fixtures/profiles", import.meta.url));
+  let sb: Sandbox;
+  let runtime: Runtime | undefined;
+  beforeAll(async () => {
+    sb = await startSandbox({ profilesDir: PROFILES_DIR });
+  });
+  afterAll(() => sb?.close());
+  afterEach(async () => {
+    await runtime?.close();
+    runtime = undefined;
+  });
+  const provide = () => (runtime ??= envRuntimeProvider(sb.env)());
+  const engine = () => new InngestTestEngine({
+    function: createSyncProfiles(inngest, provide, { env: sb.env, deadLetters: true }),
+    // @inngest/test never finishes a run that sleeps; the dead letters go to a mock instead of an Inngest server.
+    steps: [
+      ...[1, 2, 3].map((n) => ({ id: `fetch-retry-wait-${n}`, handler: () => null })),
+      { id: "dead-letters", handler: () => ({ ids: ["dl"] }) },
+    ],
+  });
+
+  it("records that end failed each leave one, with the connector and the vendor's reason; a replay of the request syncs", async () => {
+    sb.reset();
+    const GUSTAVO = "gustavo.teixeira@example.com";
+    sb.fashionai.script("email", GUSTAVO, [{ status: 500, body: { error: "Internal Server Error", message: "db down" }, repeat: true }]);
+    sb.fashionai.addProfile({ email: "ana@intranet" }, SAMPLE_BODY);
+    const events = [
+      { name: REQUESTED, data: { identifier: "camila.ferraz@example.com" } },
+      { name: REQUESTED, data: { identifier: GUSTAVO, reason: "nightly" } },
+      { name: REQUESTED, data: { identifier: "ana@intranet" } },
+      { name: REQUESTED, data: { identifier: "nobody@example.com" } },
+    ];
+    const { result, error, ctx } = await engine().execute({ events: events as [typeof events[0], ...typeof events] });
+    expect(error).toBeUndefined();
+    expect((result as SyncReport).results.map((r) => r.status)).toEqual(["synced", "failed", "failed", "not_found"]);
+    expect(ctx.step.sendEvent.mock.calls.map((c) => c[0])).toEqual(["dead-letters"]);
+    const letters = sentBy(ctx);
+    expect(letters.map((l) => [l.name, l.data.identifier, l.data.connector])).toEqual([
+      ["fashionai/profile.sync.failed", GUSTAVO, "fashionai"],
+      ["fashionai/profile.sync.failed", "ana@intranet", "hubspot"],
+    ]);
+    expect(letters[0]!.data.reason).toMatch(/Fashion\.AI answered 500: "db down" after 4 attempts/);
+    expect(letters[1]!.data.reason).toMatch(/HubSpot rejected the contact/);
+    expect(letters[0]!.data.request).toEqual({ identifier: GUSTAVO, reason: "nightly" });
+
+    // Replay: the fault is gone; sending the dead letter's request again syncs the record.
+    sb.fashionai.reset();
+    const replay = await engine().execute({ events: [{ name: REQUESTED, data: letters[0]!.data.request }] as never });
+    expect((replay.result as SyncReport).results[0]).toMatchObject({ identifier: GUSTAVO, status: "synced" });
+    expect(replay.ctx.step.sendEvent).not.toHaveBeenCalled();
+    expect(sb.hubspot.contact(GUSTAVO)).toBeDefined();
+  });
+
+  it("createFunctions serves sync-profiles with them on, and its onFailure handler registered", () => {
+    const config = (createFunctions(inngest, provide, () => { throw new Error("none"); }, {})[0] as unknown as { getConfig(o: object): Array<{ id: string }> })
+      .getConfig({ baseUrl: new URL("http://localhost/api/inngest"), appPrefix: APP_ID });
+    expect(config.map((c) => c.id)).toEqual([`${APP_ID}-sync-profiles`, `${APP_ID}-sync-profiles-failure`]);
   });
 });

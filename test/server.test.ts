@@ -67,12 +67,12 @@ describe("createAppServer (dev mode)", () => {
     expect((await fetch(`${base}/healthz?probe=1`, { method: "HEAD" })).status).toBe(200);
   });
 
-  it("GET /api/inngest answers the SDK's introspection: dev mode, three functions and the backfill's failure handler, no keys", async () => {
+  it("GET /api/inngest answers the SDK's introspection: dev mode, three functions and two failure handlers, no keys", async () => {
     const res = await fetch(`${base}/api/inngest`);
     expect(res.status).toBe(200);
     expect(res.headers.get("x-inngest-sdk")).toMatch(/^inngest-js:v4\./);
     // v4 lists no function ids here without a signed request, only the count.
-    expect(await res.json()).toMatchObject({ mode: "dev", function_count: 4, has_signing_key: false, has_event_key: false });
+    expect(await res.json()).toMatchObject({ mode: "dev", function_count: 5, has_signing_key: false, has_event_key: false });
   });
 
   it("an unknown path answers 404", async () => {
@@ -207,8 +207,8 @@ describe("the serve CLI", () => {
       expect(registered).toHaveLength(1);
       const reg = registered[0] as { appName: string; functions: Array<{ id: string; triggers: Array<{ event?: string }> }> };
       expect(reg.appName).toBe(APP_ID);
-      // The backfill's onFailure handler (dead letters) is a function of its own.
-      expect(reg.functions.map((f) => f.id)).toEqual([FN_ID, `${APP_ID}-sync-segments`, `${APP_ID}-backfill`, `${APP_ID}-backfill-failure`]);
+      // Each onFailure handler (dead letters) is a function of its own.
+      expect(reg.functions.map((f) => f.id)).toEqual([FN_ID, `${FN_ID}-failure`, `${APP_ID}-sync-segments`, `${APP_ID}-backfill`, `${APP_ID}-backfill-failure`]);
       expect(reg.functions[0]!.triggers).toEqual([expect.objectContaining({ event: EVENT })]);
     } finally {
       if (child && child.exitCode === null) {

@@ -17,6 +17,7 @@ import type { ParseResult } from "../../profile/types.js";
 import type { Runtime } from "../../runtime.js";
 import { parseRateWindow } from "../../util/rate.js";
 import { mapConcurrent } from "../../util/retry.js";
+import { profileSyncOnFailure, sendDeadLettersForResults, withDeadLetters } from "../dead-letters.js";
 import { forFault, toInngestError } from "../errors.js";
 import { describeEventProblems, profileSyncRequestedSchema, segmentsSyncRequested } from "../events.js";
 
@@ -40,6 +41,11 @@ export interface SyncProfilesOptions {
   fetchRetries?: number;
   /** Klaviyo import job status reads before giving up (default 20, spaced 2 s doubling to 60 s). */
   klaviyoPolls?: number;
+  /**
+   * Send a `fashionai/profile.sync.failed` dead letter for each request that fails for good (src/inngest/dead-letters.ts):
+   * the records that end `failed`, or every request of a run that fails for good. On in createFunctions.
+   */
+  deadLetters?: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -131,8 +137,11 @@ export function createSyncProfiles(inngest: Inngest.Any, provide: RuntimeProvide
       throttle: flow.throttle,
       concurrency: flow.concurrency,
       retries: 4,
+      // A run that failed where the body could not catch it still leaves dead letters (see withDeadLetters below).
+      ...(opts.deadLetters ? { onFailure: profileSyncOnFailure() } : {}),
     },
-    async ({ events, step }): Promise<SyncReport> => {
+    async (ctx): Promise<SyncReport> => deadLettered(ctx, async () => {
+      const { events, step } = ctx;
       const runtime = provideOrFail(provide);
       const enabled = runtime.deps.connectors;
       const items = events.map((ev, index) => check(index, ev.data as Record<string, unknown>, enabled));
@@ -249,9 +258,15 @@ export function createSyncProfiles(inngest: Inngest.Any, provide: RuntimeProvide
         if (problems.length) result.reason = problems.map(([n, o]) => `${n}: ${o?.reason ?? "failed"}`).join("; ");
         return result;
       });
+      if (opts.deadLetters) await sendDeadLettersForResults(step, events, results, ctx.runId, "sync-profiles");
       return { summary: summarize(results), results };
-    },
+    }),
   );
+
+  /** With dead letters on, a run that fails for good sends one per request of its batch before failing. */
+  function deadLettered<T>(ctx: Parameters<typeof withDeadLetters>[0], body: () => Promise<T>): Promise<T> {
+    return opts.deadLetters ? withDeadLetters(ctx, "sync-profiles", body) : body();
+  }
 }
 
 type Step = Parameters<Parameters<Inngest.Any["createFunction"]>[1]>[0]["step"];
