@@ -211,7 +211,7 @@ describe("seeded-random faults on every API map to one kind after exactly one re
 });
 
 describe("final faults are never retried, anywhere", () => {
-  it("401, 404 and 400 from the APIs are auth, not_found and permanent: NonRetriableError, no second request", async () => {
+  it("401 and 404 are auth and not_found: NonRetriableError, not retried; the SDKs never retry a 503 or a 429 themselves", async () => {
     sb.fashionai.fault({ status: 401 });
     const fa = (await CALLS.fashionai.call())!;
     expect(fa.kind).toBe("auth");
@@ -225,7 +225,7 @@ describe("final faults are never retried, anywhere", () => {
     expect((nf as SyncError).kind).toBe("not_found");
     expect(toInngestError(nf)).toBeInstanceOf(NonRetriableError);
 
-    // HubSpot and Klaviyo SDKs: a 400 is final and sent once (numberOfApiCallRetries 0, numRetries 0).
+    // HubSpot and Klaviyo SDKs: one request per call, whatever the answer (numberOfApiCallRetries 0, numRetries 0).
     const hs = createHubSpotClient({ baseUrl: sb.env.HUBSPOT_BASE_URL, token: sb.env.HUBSPOT_ACCESS_TOKEN });
     sb.hubspot.fault({ status: 503 });
     await hs.crm.properties.groupsApi.getAll("contacts").catch(() => undefined);
