@@ -1,5 +1,8 @@
-// The CLI as a user meets it: the real entry point in a child process (runCli), with only the environment
-// given, against the loopback stand-ins. Every run is also checked for leaked credentials.
+// The CLI as a user meets it, with only the environment given, against the loopback stand-ins. Every run is
+// also checked for leaked credentials. A few runs go through the real entry point in a child process (runCli:
+// demo, help, an unknown command, npm run cli, the bin entry, the --json run and the redaction run), where the
+// process boundary matters (exit status, every byte on the real stdout/stderr, loading under node + tsx); the
+// rest call main() in-process (runMain): the same code, environment and output, at a fraction of the cost.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWN_PROFILES_DIR } from "../src/cli/demo.js";
 import { startSandbox, type Sandbox } from "../src/sandbox/index.js";
-import { REPO_ROOT, runCli, type CliRun } from "./helpers/cli.js";
+import { REPO_ROOT, runCli, runMain, type CliRun } from "./helpers/cli.js";
 
 const SAMPLE: string[] = (JSON.parse(readFileSync(join(OWN_PROFILES_DIR, "index.json"), "utf8")) as { email?: string }[])
   .map((row) => row.email)
@@ -44,9 +47,16 @@ function context(run: CliRun): string {
   return `exit ${run.code}\nstdout: ${run.stdout.slice(0, 3000)}\nstderr: ${run.stderr.slice(0, 3000)}`;
 }
 
-/** runCli, plus the check every run must pass: no credential in its output. */
+/** runCli (child process), plus the check every run must pass: no credential in its output. */
 async function cli(args: string[], env: Env = {}): Promise<CliRun> {
   const run = await runCli(args, { FASHIONAI_SYNC_RETRY_BASE_MS: "20", ...env });
+  expectNoTokens(run);
+  return run;
+}
+
+/** The same, in-process (runMain). */
+async function inProcess(args: string[], env: Env = {}): Promise<CliRun> {
+  const run = await runMain(args, { FASHIONAI_SYNC_RETRY_BASE_MS: "20", ...env });
   expectNoTokens(run);
   return run;
 }
@@ -143,7 +153,7 @@ describe("fashionai-sync CLI", { timeout: 90_000 }, () => {
   });
 
   it.concurrent("`demo --json` prints one JSON document", async () => {
-    const run = await cli(["demo", "--json"]);
+    const run = await inProcess(["demo", "--json"]);
     expect(run.code, context(run)).toBe(0);
     const doc = JSON.parse(run.stdout);
     expect(doc.report.summary).toEqual({ requested: SAMPLE.length, synced: SAMPLE.length, not_found: 0, invalid: 0, failed: 0 });
@@ -162,7 +172,7 @@ describe("fashionai-sync CLI", { timeout: 90_000 }, () => {
   });
 
   it.concurrent("no command prints the usage and exits 2", async () => {
-    const run = await cli([]);
+    const run = await inProcess([]);
     expect(run.code, context(run)).toBe(2);
     expect(run.stdout + run.stderr).toContain("Usage:");
     expect(run.stdout + run.stderr).toContain("fashionai-sync sync <identifier...>");
@@ -174,29 +184,29 @@ describe("fashionai-sync CLI", { timeout: 90_000 }, () => {
   });
 
   it.concurrent("an unknown flag exits 2 with a one-line hint", async () => {
-    const line = expectOneLineError(await cli(["sync", "a@b.com", "--frobnicate"], base.env), "--frobnicate", "fashionai-sync help");
+    const line = expectOneLineError(await inProcess(["sync", "a@b.com", "--frobnicate"], base.env), "--frobnicate", "fashionai-sync help");
     expect(line).toMatch(/unknown option/);
     // Node's own advice about `--` is noise to a CLI user.
     expect(line).not.toMatch(/positional argument/);
   });
 
   it.concurrent("`--by fax` exits 2 and lists the lookups", async () => {
-    expectOneLineError(await cli(["sync", "a@b.com", "--by", "fax"], base.env), '"fax"', "--by", "email, phone, document or user-profile-id");
+    expectOneLineError(await inProcess(["sync", "a@b.com", "--by", "fax"], base.env), '"fax"', "--by", "email, phone, document or user-profile-id");
   });
 
   it.concurrent("`--to salesforce` exits 2 and names the connectors", async () => {
-    expectOneLineError(await cli(["sync", "a@b.com", "--to", "salesforce"], base.env), '"salesforce"', "--to", "hubspot", "klaviyo");
+    expectOneLineError(await inProcess(["sync", "a@b.com", "--to", "salesforce"], base.env), '"salesforce"', "--to", "hubspot", "klaviyo");
   });
 
   it.concurrent("`--email` with two identifiers exits 2", async () => {
     expectOneLineError(
-      await cli(["sync", "5511999998888", "5511999997777", "--by", "phone", "--email", "a@b.com"], base.env),
+      await inProcess(["sync", "5511999998888", "5511999997777", "--by", "phone", "--email", "a@b.com"], base.env),
       "--email", /one identifier/,
     );
   });
 
   it.concurrent("`sync` with no identifier exits 2 with an example", async () => {
-    expectOneLineError(await cli(["sync"], base.env), "identifier", "fashionai-sync sync customer@example.com");
+    expectOneLineError(await inProcess(["sync"], base.env), "identifier", "fashionai-sync sync customer@example.com");
   });
 
   it.concurrent("`npm run cli -- help` is the same CLI", async () => {
@@ -217,23 +227,23 @@ describe("fashionai-sync CLI", { timeout: 90_000 }, () => {
   });
 
   it.concurrent("missing FASHIONAI_APP_TOKEN exits 2 naming it", async () => {
-    expectOneLineError(await cli(["sync", "a@b.com"], { ...base.env, FASHIONAI_APP_TOKEN: undefined }), "FASHIONAI_APP_TOKEN");
+    expectOneLineError(await inProcess(["sync", "a@b.com"], { ...base.env, FASHIONAI_APP_TOKEN: undefined }), "FASHIONAI_APP_TOKEN");
   });
 
   it.concurrent("a malformed FASHIONAI_BASE_URL exits 2 naming it", async () => {
-    expectOneLineError(await cli(["sync", "a@b.com"], { ...base.env, FASHIONAI_BASE_URL: "catalog.api.fashionaiale.com/api" }), "FASHIONAI_BASE_URL");
+    expectOneLineError(await inProcess(["sync", "a@b.com"], { ...base.env, FASHIONAI_BASE_URL: "catalog.api.fashionaiale.com/api" }), "FASHIONAI_BASE_URL");
   });
 
   it.concurrent("`--to klaviyo` with only HubSpot configured exits 2 naming KLAVIYO_API_KEY", async () => {
-    expectOneLineError(await cli(["sync", SAMPLE[0]!, "--to", "klaviyo"], { ...base.env, KLAVIYO_API_KEY: undefined }), "KLAVIYO_API_KEY");
+    expectOneLineError(await inProcess(["sync", SAMPLE[0]!, "--to", "klaviyo"], { ...base.env, KLAVIYO_API_KEY: undefined }), "KLAVIYO_API_KEY");
   });
 
   it.concurrent("neither CRM configured exits 2 naming both variables and --dry-run", async () => {
-    expectOneLineError(await cli(["sync", SAMPLE[0]!], noCrm(quiet)), "HUBSPOT_ACCESS_TOKEN", "KLAVIYO_API_KEY", "--dry-run");
+    expectOneLineError(await inProcess(["sync", SAMPLE[0]!], noCrm(quiet)), "HUBSPOT_ACCESS_TOKEN", "KLAVIYO_API_KEY", "--dry-run");
   });
 
   it.concurrent("neither CRM configured with --dry-run plans for both and writes nothing", async () => {
-    const run = await cli(["sync", SAMPLE[0]!, "--dry-run", "--json"], noCrm(quiet));
+    const run = await inProcess(["sync", SAMPLE[0]!, "--dry-run", "--json"], noCrm(quiet));
     expect(run.code, context(run)).toBe(0);
     const doc = run.json;
     expect(doc, context(run)).toBeDefined();
@@ -298,7 +308,7 @@ describe("fashionai-sync CLI", { timeout: 90_000 }, () => {
 
   it.concurrent("human output: a table and the summary line; all synced exits 0", async () => {
     const ids = SAMPLE.slice(0, 2);
-    const run = await cli(["sync", ...ids], human.env);
+    const run = await inProcess(["sync", ...ids], human.env);
     expect(run.code, context(run)).toBe(0);
     expect(run.json).toBeUndefined();
     const lines = run.stdout.split("\n");

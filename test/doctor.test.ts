@@ -9,7 +9,7 @@ import { runSync } from "../src/pipeline/sync.js";
 import { createRuntime } from "../src/runtime.js";
 import { startSandbox, type RecordedRequest, type Sandbox } from "../src/sandbox/index.js";
 import { silentLogger } from "../src/util/log.js";
-import { runCli } from "./helpers/cli.js";
+import { runCli, runMain } from "./helpers/cli.js";
 
 const NO_SCOPES = { hubspot: "pat-na1-noscopes-0000-4c1d-9e2f-abcdef", klaviyo: "pk_noscopes_7d3e6f0a5b8c2d9e1f7a3b" };
 const WRONG = { fashionai: "fai_wrong_token_1234567", hubspot: "pat-na1-wrong-0000-4c1d-9e2f-000000", klaviyo: "pk_wrong_key_1b7d3e6f0a5b8c2d" };
@@ -124,6 +124,7 @@ describe("doctor", () => {
 
 });
 
+// The first through the real binary (child process), the others through main() in-process.
 describe("doctor through the CLI", () => {
   it.concurrent("wrong tokens: each service says which variable is wrong (401), exit 2, no token printed", async () => {
     const run = await runCli(["doctor", "--json"], {
@@ -146,7 +147,7 @@ describe("doctor through the CLI", () => {
       own.hubspot.addGroup("fashionai", "Fashion.AI");
       own.hubspot.addProperty({ name: "fashionai_novo_comportamento", type: "string", fieldType: "text", groupName: "fashionai" });
       own.hubspot.addProperty({ name: "fashionai_ocasioes", type: "enumeration", fieldType: "select", groupName: "fashionai" });
-      const run = await runCli(["doctor"], own.env);
+      const run = await runMain(["doctor"], own.env);
       expect(run.code, run.stdout).toBe(2);
       expect(run.stdout).toMatch(/ERROR\s+property fashionai_novo_comportamento\s+fashionai_novo_comportamento exists with type string \(text\), but this connector writes bool \(booleancheckbox\)/);
       expect(run.stdout).toMatch(/fix: rename or delete fashionai_novo_comportamento in HubSpot/);
@@ -162,7 +163,7 @@ describe("doctor through the CLI", () => {
   });
 
   it.concurrent("human output groups checks per service and ends with the verdict", async () => {
-    const run = await runCli(["doctor"], { ...sb.env, INNGEST_DEV: "1" });
+    const run = await runMain(["doctor"], { ...sb.env, INNGEST_DEV: "1" });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^Fashion\.AI\n  ok\s+credential\s+FASHIONAI_APP_TOKEN accepted/m);
     expect(run.stdout).toMatch(/^HubSpot$/m);
@@ -172,7 +173,7 @@ describe("doctor through the CLI", () => {
   });
 
   it.concurrent("usage: doctor takes no arguments", async () => {
-    const run = await runCli(["doctor", "extra"], {});
+    const run = await runMain(["doctor", "extra"], {});
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/doctor: unexpected argument "extra"/);
   });

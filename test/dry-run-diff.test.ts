@@ -12,7 +12,7 @@ import type { SyncRequest } from "../src/pipeline/types.js";
 import { createRuntime, type RuntimeOptions } from "../src/runtime.js";
 import { startSandbox, type RecordedRequest, type Sandbox } from "../src/sandbox/index.js";
 import { silentLogger } from "../src/util/log.js";
-import { runCli } from "./helpers/cli.js";
+import { runMain } from "./helpers/cli.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/profiles", import.meta.url));
 const CAMILA = "camila.ferraz@example.com";
@@ -154,8 +154,8 @@ describe("dry-run diff against the stand-ins", () => {
     sb.fashionai.addProfile({ email: CAMILA }, changedCamila());
     const writesBefore = crmWrites(sb).length;
     const [json, table] = await Promise.all([
-      runCli(["sync", CAMILA, "--dry-run", "--json"], sb.env),
-      runCli(["sync", CAMILA, "--dry-run"], sb.env),
+      runMain(["sync", CAMILA, "--dry-run", "--json"], sb.env),
+      runMain(["sync", CAMILA, "--dry-run"], sb.env),
     ]);
     expect(json.code, json.stderr).toBe(0);
     const hs = json.json.results[0].connectors.hubspot;

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, formatHuman, withFields } from "../src/util/log.js";
 import { clearSecretsForTests, registerSecret } from "../src/util/redact.js";
 import { startSandbox, type Sandbox } from "../src/sandbox/index.js";
-import { runCli } from "./helpers/cli.js";
+import { runCli, runMain } from "./helpers/cli.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/profiles", import.meta.url));
 const CAMILA = "camila.ferraz@example.com";
@@ -135,7 +135,7 @@ describe("the CLI's logs", () => {
   });
 
   it("at the default level a sync logs its counts, not one line per record", async () => {
-    const run = await runCli(["sync", CAMILA, GUSTAVO, "--json"], { ...sb.env, LOG_LEVEL: "info" });
+    const run = await runMain(["sync", CAMILA, GUSTAVO, "--json"], { ...sb.env, LOG_LEVEL: "info" });
     expect(run.code, run.stderr).toBe(0);
     const lines = parse(run.stderr);
     expect(lines.filter((l) => l.step === "record")).toEqual([]);
@@ -145,7 +145,7 @@ describe("the CLI's logs", () => {
   });
 
   it("LOG_FORMAT=pretty gives human lines", async () => {
-    const run = await runCli(["sync", GUSTAVO, "--json"], { ...sb.env, LOG_FORMAT: "pretty" });
+    const run = await runMain(["sync", GUSTAVO, "--json"], { ...sb.env, LOG_FORMAT: "pretty" });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/^\d\d:\d\d:\d\d INFO  sync finished  step=run outcome=done/m);
   });

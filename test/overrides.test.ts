@@ -1,7 +1,7 @@
 // Mapping overrides (fashionai-sync.config.json): the file's validation and one-line errors, the field plan
 // it resolves to, and what it changes end to end — what `sync` writes and `setup` creates in the HubSpot and
 // Klaviyo stand-ins, the dry-run reads, doctor's schema check and the Inngest functions — through the real
-// CLI (child process, --config) and in-process. Without a file, everything stays PRODUCT.md's default.
+// CLI (--config; a child process where the process boundary matters, main() in-process otherwise) and in-process. Without a file, everything stays PRODUCT.md's default.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,7 +27,7 @@ import { CONFIG_ENV, configJsonSchema } from "../src/overrides/schema.js";
 import { startSandbox, type Sandbox } from "../src/sandbox/index.js";
 import type { SetupReport } from "../src/segments/setup.js";
 import { CONFIG_SCHEMA_PATH, renderConfigSchema } from "../scripts/config-schema.js";
-import { REPO_ROOT, runCli } from "./helpers/cli.js";
+import { REPO_ROOT, runCli, runMain } from "./helpers/cli.js";
 import { specProblems } from "./helpers/openapi.js";
 
 const PROFILES_DIR = fileURLToPath(new URL("../fixtures/profiles", import.meta.url));
@@ -271,10 +271,10 @@ const RENAME_AND_DISABLE = {
   klaviyo: { properties: { fashionai_tom_de_voz: { name: "tom_de_voz_marca" }, fashionai_estilo_geral: { enabled: false } } },
 };
 
-describe("sync and setup with an override file (real CLI, --config)", () => {
+describe("sync and setup with an override file (CLI, --config)", () => {
   it("sync writes the renamed property, not the default one, and not the disabled one, in both CRMs", async () => {
     const file = configFile("rename.json", RENAME_AND_DISABLE);
-    const run = await runCli(["sync", CAMILA, ISABELA, "--json", "--config", file], env());
+    const run = await runCli(["sync", CAMILA, ISABELA, "--json", "--config", file], env()); // the real binary
     expect(run.code, run.stderr).toBe(0);
     expect(run.json.results[0].connectors.hubspot.properties).toHaveProperty("tom_de_voz_marca", "sofisticado;minimalista");
 
@@ -294,7 +294,7 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
     expect(await specProblems("hubspot", sb.hubspot.requests)).toEqual([]);
 
     // A dry run reads the renamed properties back: nothing would change but the sync time.
-    const dry = await runCli(["sync", CAMILA, "--dry-run", "--json", "--config", file], env());
+    const dry = await runMain(["sync", CAMILA, "--dry-run", "--json", "--config", file], env());
     expect(dry.code, dry.stderr).toBe(0);
     for (const crm of ["hubspot", "klaviyo"]) {
       const c = dry.json.results[0].connectors[crm];
@@ -306,8 +306,8 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
 
   it("setup creates the renamed properties and lists/segments filtered on the renamed property", async () => {
     const file = configFile("rename.json", RENAME_AND_DISABLE);
-    expect((await runCli(["sync", CAMILA, ISABELA, "--config", file], env())).code).toBe(0);
-    const run = await runCli(["setup", "--json", "--config", file], env());
+    expect((await runMain(["sync", CAMILA, ISABELA, "--config", file], env())).code).toBe(0);
+    const run = await runMain(["setup", "--json", "--config", file], env());
     expect(run.code, run.stderr).toBe(0);
     const report = run.json as SetupReport;
     expect(report.tones.segmented.map((t) => t.value)).toEqual(["sofisticado", "minimalista", "romantico", "acolhedor"]);
@@ -324,13 +324,13 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
     expect(await specProblems("klaviyo", sb.klaviyo.requests)).toEqual([]);
 
     // Idempotent under the same file.
-    const again = await runCli(["setup", "--json", "--config", file], env());
+    const again = await runMain(["setup", "--json", "--config", file], env());
     expect((again.json as SetupReport).summary).toMatchObject({ created: 0, unchanged: 10 });
   });
 
   it("setup on a fresh account creates the renamed schema: properties in the plan, not the disabled one", async () => {
     const file = configFile("rename.json", RENAME_AND_DISABLE);
-    const run = await runCli(["setup", "--to", "hubspot", "--json", "--config", file], env());
+    const run = await runMain(["setup", "--to", "hubspot", "--json", "--config", file], env());
     expect(run.code, run.stderr).toBe(0);
     expect(run.json.schema.hubspot.propertiesCreated).toHaveLength(15);
     expect(run.json.schema.hubspot.propertiesCreated).toContain("tom_de_voz_marca");
@@ -343,7 +343,8 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
   it("a broken file: one line naming the file and the bad path, exit 2, nothing written", async () => {
     const file = configFile("broken.json", { hubspot: { properties: { fashionai_tom_de_voz: { name: "Tom de voz" } } } });
     const commands = [["sync", CAMILA], ["setup"], ["doctor"], ["sync", CAMILA, "--dry-run"], ["backfill", "--source", "hubspot", "--local"]];
-    const runs = await Promise.all(commands.map((args) => runCli([...args, "--config", file], env())));
+    // The first through the real binary (its exit status and whole stderr), the others in-process.
+    const runs = await Promise.all(commands.map((args, i) => (i === 0 ? runCli : runMain)([...args, "--config", file], env())));
     for (const [i, run] of runs.entries()) {
       expect(run.code, commands[i]!.join(" ")).toBe(2);
       const lines = run.stderr.trim().split("\n");
@@ -354,9 +355,9 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
       );
     }
     const [viaEnv, missing, noValue] = await Promise.all([
-      runCli(["sync", CAMILA], env({ FASHIONAI_SYNC_CONFIG: file })),
-      runCli(["sync", CAMILA, "--config", join(dir, "missing.json")], env()),
-      runCli(["sync", CAMILA, "--config"], env()),
+      runMain(["sync", CAMILA], env({ FASHIONAI_SYNC_CONFIG: file })),
+      runMain(["sync", CAMILA, "--config", join(dir, "missing.json")], env()),
+      runMain(["sync", CAMILA, "--config"], env()),
     ]);
     expect(viaEnv.code).toBe(2);
     expect(viaEnv.stderr).toContain("hubspot.properties.fashionai_tom_de_voz.name");
@@ -371,7 +372,7 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
   it("--config wins over FASHIONAI_SYNC_CONFIG, and works before the command name too", async () => {
     const good = configFile("prefix.json", { hubspot: { prefix: "fai_" }, klaviyo: { prefix: "fai_" } });
     const broken = configFile("broken2.json", "{ nope");
-    const run = await runCli(["--config", good, "sync", CAMILA], env({ FASHIONAI_SYNC_CONFIG: broken }));
+    const run = await runMain(["--config", good, "sync", CAMILA], env({ FASHIONAI_SYNC_CONFIG: broken }));
     expect(run.code, run.stderr).toBe(0);
     expect(sb.hubspot.contact(CAMILA)!.properties.fai_tom_de_voz).toBe("sofisticado;minimalista");
   });
@@ -382,7 +383,7 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
     sb.fashionai.addProfile({ email: "ana@example.com" }, body(["Elegante", "ousado"]));
     sb.fashionai.addProfile({ email: "bia@example.com" }, body(["chique", "elegante "]));
     const file = configFile("synonyms.json", { toneSynonyms: { elegante: "sofisticado", chique: "elegante" } });
-    const sync = await runCli(["sync", "ana@example.com", "bia@example.com", CAMILA, "--config", file], env());
+    const sync = await runMain(["sync", "ana@example.com", "bia@example.com", CAMILA, "--config", file], env());
     expect(sync.code, sync.stderr).toBe(0);
     expect(sb.hubspot.contact("ana@example.com")!.properties.fashionai_tom_de_voz).toBe("sofisticado;ousado");
     expect(sb.hubspot.contact("bia@example.com")!.properties.fashionai_tom_de_voz).toBe("sofisticado");
@@ -390,7 +391,7 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
     expect(sb.klaviyo.profile("bia@example.com")!.fashionai_tom_de_voz).toEqual(["sofisticado"]);
     expect(sb.hubspot.property("fashionai_tom_de_voz")!.options.map((o) => o.value).sort()).toEqual(["minimalista", "ousado", "sofisticado"]);
 
-    const setup = await runCli(["setup", "--json", "--config", file], env());
+    const setup = await runMain(["setup", "--json", "--config", file], env());
     expect(setup.code, setup.stderr).toBe(0);
     const names = sb.hubspot.lists().map((l) => l.name);
     expect(names).not.toContain(`${TONE_SEGMENT_PREFIX}elegante`);
@@ -402,9 +403,9 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
 
   it("setup folds tone values already in the CRMs (synced before the table) into their target: no segment of their own", async () => {
     sb.fashionai.addProfile({ email: "ana@example.com" }, { userProfileId: "fp_ana", profile: { briefing_marketing: { tom_de_voz: ["elegante"] } } });
-    expect((await runCli(["sync", "ana@example.com", CAMILA], env())).code).toBe(0); // no file: elegante is an option
+    expect((await runMain(["sync", "ana@example.com", CAMILA], env())).code).toBe(0); // no file: elegante is an option
     const file = configFile("synonyms-late.json", { toneSynonyms: { elegante: "sofisticado" } });
-    const setup = await runCli(["setup", "--json", "--config", file], env());
+    const setup = await runMain(["setup", "--json", "--config", file], env());
     expect(setup.code, setup.stderr).toBe(0);
     expect((setup.json as SetupReport).tones.segmented.map((t) => t.value)).toEqual(["sofisticado", "minimalista"]);
     expect(sb.hubspot.list(`${TONE_SEGMENT_PREFIX}elegante`)).toBeUndefined();
@@ -413,14 +414,14 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
 
   it("prefix and group change what sync creates", async () => {
     const file = configFile("group.json", { hubspot: { prefix: "fai_", group: { name: "marca_ai", label: "Marca AI" } }, klaviyo: { prefix: "fai_" } });
-    const run = await runCli(["sync", CAMILA, "--config", file], env());
+    const run = await runMain(["sync", CAMILA, "--config", file], env());
     expect(run.code, run.stderr).toBe(0);
     expect(sb.hubspot.group("marca_ai")).toMatchObject({ label: "Marca AI" });
     expect(sb.hubspot.group("fashionai")).toBeUndefined();
     const ours = sb.hubspot.properties().filter((p) => p.groupName === "marca_ai").map((p) => p.name);
     expect(ours.sort()).toEqual(FIELD_KEYS.map((k) => k.replace(/^fashionai_/, "fai_")).sort());
     expect(sb.klaviyo.profile(CAMILA)!.fai_tom_de_voz).toEqual(["sofisticado", "minimalista"]);
-    const setup = await runCli(["setup", "--dry-run", "--config", file], env());
+    const setup = await runMain(["setup", "--dry-run", "--config", file], env());
     expect(setup.stdout).toContain("HubSpot schema: unchanged");
   });
 
@@ -429,7 +430,7 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
       hubspot: { properties: { fashionai_tom_de_voz: { fieldType: "textarea" }, fashionai_ganchos_conteudo: { fieldType: "checkbox" } } },
       klaviyo: { properties: { fashionai_ganchos_conteudo: { fieldType: "textarea" } } },
     });
-    const run = await runCli(["sync", CAMILA, "--config", file], env());
+    const run = await runMain(["sync", CAMILA, "--config", file], env());
     expect(run.code, run.stderr).toBe(0);
     expect(sb.hubspot.property("fashionai_tom_de_voz")).toMatchObject({ type: "string", fieldType: "textarea" });
     expect(sb.hubspot.contact(CAMILA)!.properties.fashionai_tom_de_voz).toBe("sofisticado\nminimalista");
@@ -441,7 +442,7 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
     expect(typeof sb.klaviyo.profile(CAMILA)!.fashionai_ganchos_conteudo).toBe("string");
 
     // Tone as text in HubSpot: no HubSpot tone lists (they filter on options), said in the report; Klaviyo keeps its own.
-    const setup = await runCli(["setup", "--json", "--config", file], env());
+    const setup = await runMain(["setup", "--json", "--config", file], env());
     expect(setup.code, setup.stderr).toBe(0);
     const report = setup.json as SetupReport;
     expect(report.warnings.join("\n")).toMatch(/HubSpot: fashionai_tom_de_voz is written as a textarea/);
@@ -451,14 +452,14 @@ describe("sync and setup with an override file (real CLI, --config)", () => {
 
   it("segments.toneCap per CRM; --cap wins over the file", async () => {
     const file = configFile("caps.json", { segments: { toneCap: 3 }, klaviyo: { segments: { toneCap: 1 } } });
-    expect((await runCli(["sync", CAMILA, ISABELA, "--config", file], env())).code).toBe(0);
-    const run = await runCli(["setup", "--dry-run", "--json", "--config", file], env());
+    expect((await runMain(["sync", CAMILA, ISABELA, "--config", file], env())).code).toBe(0);
+    const run = await runMain(["setup", "--dry-run", "--json", "--config", file], env());
     const report = run.json as SetupReport;
     expect(report.caps).toEqual({ hubspot: 3, klaviyo: 1 });
     expect(report.segments.filter((s) => s.crm === "hubspot")).toHaveLength(4);
     expect(report.segments.filter((s) => s.crm === "klaviyo")).toHaveLength(2);
     expect(report.warnings.join("\n")).toMatch(/^Klaviyo: 3 tone values are past the cap of 1/m);
-    const flag = await runCli(["setup", "--dry-run", "--json", "--cap", "2", "--config", file], env());
+    const flag = await runMain(["setup", "--dry-run", "--json", "--cap", "2", "--config", file], env());
     expect((flag.json as SetupReport).caps).toBeUndefined();
     expect((flag.json as SetupReport).cap).toBe(2);
   });
@@ -468,7 +469,7 @@ describe("doctor and the Inngest functions with an override file", () => {
   it("doctor checks the renamed schema and names the file", async () => {
     const file = configFile("rename.json", RENAME_AND_DISABLE);
     sb.hubspot.addProperty({ name: "tom_de_voz_marca", type: "string", fieldType: "text" }); // in the way: another type
-    const run = await runCli(["doctor", "--json", "--config", file], env({ INNGEST_DEV: "1" }));
+    const run = await runMain(["doctor", "--json", "--config", file], env({ INNGEST_DEV: "1" }));
     expect(run.code).toBe(2);
     const names = run.json.schema.hubspot.properties.map((p: { name: string }) => p.name);
     expect(names).toContain("tom_de_voz_marca");
@@ -528,7 +529,7 @@ describe("doctor and the Inngest functions with an override file", () => {
 
   it("the demo without a file keeps the defaults", async () => {
     // The demo honours --config too; with no file it shows PRODUCT.md's names.
-    const run = await runCli(["demo"], {});
+    const run = await runMain(["demo"], {});
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain("fashionai_tom_de_voz");
     expect(run.stdout).toContain("group fashionai");

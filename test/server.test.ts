@@ -11,7 +11,7 @@ import type { Runtime } from "../src/runtime.js";
 import { startSandbox, type Sandbox } from "../src/sandbox/index.js";
 import { MAX_BODY_BYTES, checkServeMode, createAppServer } from "../src/server.js";
 import { silentLogger } from "../src/util/log.js";
-import { REPO_ROOT, runCli } from "./helpers/cli.js";
+import { REPO_ROOT, runMain } from "./helpers/cli.js";
 
 const PROFILES_DIR = fileURLToPath(new URL("../fixtures/profiles", import.meta.url));
 const EVENT = "fashionai/profile.sync.requested";
@@ -170,7 +170,7 @@ describe("checkServeMode", () => {
 
 describe("the serve CLI", () => {
   it("refuses to start without INNGEST_SIGNING_KEY or INNGEST_DEV (exit 2)", async () => {
-    const run = await runCli(["serve", "--port", "0"], { ...sb.env });
+    const run = await runMain(["serve", "--port", "0"], { ...sb.env }); // in-process: it stops before listening
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("INNGEST_SIGNING_KEY");
     expect(run.stdout).toBe("");

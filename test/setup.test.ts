@@ -1,5 +1,5 @@
-// `setup`: HubSpot schema, HubSpot lists and Klaviyo segments, run through the real CLI (child process)
-// and in-process against the loopback stand-ins, after syncing the sample profiles (the project's own,
+// `setup`: HubSpot schema, HubSpot lists and Klaviyo segments, run through the real CLI (child process, once)
+// and in-process (main) against the loopback stand-ins, after syncing the sample profiles (the project's own,
 // plus the ten shared ones of ../shared/fixtures/profiles when present). Every request body is checked
 // against the vendors' OpenAPI documents.
 import { readFileSync } from "node:fs";
@@ -18,7 +18,7 @@ import { startSandbox, type RecordedRequest, type Sandbox } from "../src/sandbox
 import { readSegmentCap, type SetupReport } from "../src/segments/setup.js";
 import { silentLogger } from "../src/util/log.js";
 import { Pacer, parseRate } from "../src/util/pacer.js";
-import { runCli } from "./helpers/cli.js";
+import { runCli, runMain } from "./helpers/cli.js";
 import { specProblems } from "./helpers/openapi.js";
 import { HAS_SHARED, SHARED_DIR } from "./helpers/shared.js";
 
@@ -129,7 +129,7 @@ describe("setup after syncing the samples", () => {
   it("a second setup creates nothing and says every segment is unchanged", async () => {
     sb.hubspot.clearRequests();
     sb.klaviyo.clearRequests();
-    const run = await runCli(["setup"], env());
+    const run = await runMain(["setup"], env());
     expect(run.code).toBe(0);
     expect(listCreates()).toHaveLength(0);
     expect(segmentWrites()).toHaveLength(0);
@@ -146,7 +146,7 @@ describe("setup --dry-run", () => {
   beforeEach(freshSynced);
 
   it("prints the plan and writes nothing", async () => {
-    const run = await runCli(["setup", "--dry-run", "--json"], env());
+    const run = await runMain(["setup", "--dry-run", "--json"], env());
     expect(run.code).toBe(0);
     const report = run.json as SetupReport;
     expect(report.dryRun).toBe(true);
@@ -176,7 +176,7 @@ describe("the cap on tone segments", () => {
   beforeEach(freshSynced);
 
   it("--cap N creates N tone segments per CRM and lists every value past the cap", async () => {
-    const run = await runCli(["setup", "--cap", "2", "--json"], env());
+    const run = await runMain(["setup", "--cap", "2", "--json"], env());
     expect(run.code).toBe(0);
     const report = run.json as SetupReport;
     expect(report.cap).toBe(2);
@@ -233,7 +233,7 @@ describe("conflicts", () => {
     ] }] };
     sb.klaviyo.addSegment({ name: toneName(firstTone!), definition: handMade });
 
-    const run = await runCli(["setup", "--json"], env());
+    const run = await runMain(["setup", "--json"], env());
     expect(run.code).toBe(1);
     const report = run.json as SetupReport;
     const conflicts = report.segments.filter((s) => s.status === "conflict");

@@ -60,7 +60,7 @@ export async function backfillCommand(argv: string[], io: BackfillIo): Promise<n
     enabled: !json && (io.stderrIsTTY ?? false), write: io.stderr, ...(io.stderrColumns ? { columns: io.stderrColumns } : {}),
   });
   // A log line first clears the bar (the next update redraws it below the line).
-  const log = createLogger({ write: (line) => { bar.done(); io.stderr(line + "\n"); } });
+  const log = createLogger({ env: io.env, write: (line) => { bar.done(); io.stderr(line + "\n"); } });
   const backfill = createLocalBackfill(config, limits, {
     source, dryRun, log, ...(to ? { to } : {}), ...(modifiedSince ? { modifiedSince } : {}), ...(results ? { results } : {}),
     onProgress: (p) => bar.update(p),

@@ -65,7 +65,7 @@ export async function demoCommand(argv: string[], io: CommandIo): Promise<number
 }
 
 async function syncOnce(env: Record<string, string | undefined>, emails: string[], io: CommandIo): Promise<SyncReport> {
-  const log = createLogger({ level: "warn", write: (line) => io.stderr(line + "\n") });
+  const log = createLogger({ level: "warn", env: io.env, write: (line) => io.stderr(line + "\n") });
   const runtime = createRuntime(loadConfig(env), { log });
   try {
     return await runSync(emails.map((identifier) => ({ identifier })), runtime.deps);

@@ -14,7 +14,7 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   // The mode first: without INNGEST_SIGNING_KEY or INNGEST_DEV=1 nothing else matters.
   const mode = checkServeMode(env);
   const config = loadConfig(env);
-  const log = createLogger({ write: (line) => io.stderr(line + "\n") });
+  const log = createLogger({ env: io.env, write: (line) => io.stderr(line + "\n") });
   const inngest = createInngest(env);
   // POST /webhooks/hubspot when HUBSPOT_CLIENT_SECRET is set; its events need a way to Inngest.
   // Changes to the properties this service writes never trigger a sync (that would loop): the names come

@@ -46,7 +46,7 @@ export async function setupCommand(argv: string[], io: CommandIo): Promise<numbe
     if (!enabled.includes(name)) throw new ConfigError(`--to ${name} needs ${CRM_VARIABLE[name]} to be set`);
   }
   const targets = to ?? enabled;
-  const log = createLogger({ write: (line) => io.stderr(line + "\n") });
+  const log = createLogger({ env: io.env, write: (line) => io.stderr(line + "\n") });
   const services = createSegmentServices(config, { log, klaviyoWriteRate: readKlaviyoWriteRate(io.env) });
   const report = await runSetup(services, { targets, dryRun, ...(cap === undefined ? {} : { cap }), ...(values["scan-klaviyo"] ? { scanKlaviyo: true } : {}) });
   if (report.configError) io.stderr(`configuration error: ${report.configError}\n`);
