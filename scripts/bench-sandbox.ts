@@ -1,13 +1,16 @@
-// Child process of `npm run bench`: the three stand-ins with the benchmark's rate limits and a generated
-// audience. Runs apart from the backfill so the backfill's memory (RSS) is measured alone. Talks over IPC:
-//   parent → { type: "start", config }   child → { type: "ready", env }
-//   parent → { type: "stats" }           child → { type: "stats", stats }
-//   parent → { type: "stop" }            child exits
+// Child processes of `npm run bench`: one per stand-in (Fashion.AI, HubSpot, Klaviyo), each with the benchmark's
+// rate limits, so the backfill's memory (RSS) is measured alone and one stand-in's work (Klaviyo applying a
+// 2,000-profile import job, say) never stalls another's clock the way it would inside one event loop.
+// IPC:  parent → { type: "start", service, config }   child → { type: "ready", env }
+//       parent → { type: "stats" }                     child → { type: "stats", stats }
+//       parent → { type: "stop" }                      child exits
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startSandbox, type Sandbox, type SandboxServer } from "../src/sandbox/index.js";
+import { FashionAiSandbox, HubSpotSandbox, KlaviyoSandbox, type SandboxServer } from "../src/sandbox/index.js";
 import { parseRateWindows } from "../src/util/rate.js";
+
+export type BenchService = "fashionai" | "hubspot" | "klaviyo";
 
 export interface BenchSandboxConfig {
   records: number;
@@ -38,10 +41,10 @@ function loadSamples(): Array<Record<string, unknown>> {
   return index.map((e) => JSON.parse(readFileSync(join(PROFILES, e.file), "utf8")) as Record<string, unknown>);
 }
 
-async function start(config: BenchSandboxConfig): Promise<Sandbox> {
-  const samples = loadSamples();
-  const sb = await startSandbox({
-    fashionai: {
+async function start(service: BenchService, config: BenchSandboxConfig): Promise<{ server: SandboxServer; env: Record<string, string> }> {
+  if (service === "fashionai") {
+    const samples = loadSamples();
+    const fa = new FashionAiSandbox({
       // Profiles are generated on demand (one of the samples, with its own userProfileId), not stored.
       resolve: (by, value) => {
         const m = by === "email" ? /^user(\d+)@bench\.example\.com$/.exec(value) : null;
@@ -50,18 +53,27 @@ async function start(config: BenchSandboxConfig): Promise<Sandbox> {
         if (i >= config.records || (config.notFoundEvery > 0 && i % config.notFoundEvery === config.notFoundEvery - 1)) return undefined;
         return { ...samples[i % samples.length], userProfileId: `fp_bench_${i}` };
       },
-    },
-  });
-  if (config.seedHubSpot) for (let i = 0; i < config.records; i++) sb.hubspot.addContact(benchEmail(i));
-  sb.fashionai.rateLimit({ limit: config.fashionaiPerSecond, windowMs: 1000 });
-  for (const w of parseRateWindows(config.hubspot, "hubspot") ?? []) sb.hubspot.rateLimit({ limit: w.limit, windowMs: w.windowMs });
+    });
+    await fa.start();
+    fa.rateLimit({ limit: config.fashionaiPerSecond, windowMs: 1000 });
+    return { server: fa, env: { FASHIONAI_BASE_URL: fa.baseUrl, FASHIONAI_APP_TOKEN: fa.token } };
+  }
+  if (service === "hubspot") {
+    const hs = new HubSpotSandbox();
+    await hs.start();
+    if (config.seedHubSpot) for (let i = 0; i < config.records; i++) hs.addContact(benchEmail(i));
+    for (const w of parseRateWindows(config.hubspot, "hubspot") ?? []) hs.rateLimit({ limit: w.limit, windowMs: w.windowMs });
+    return { server: hs, env: { HUBSPOT_BASE_URL: hs.baseUrl, HUBSPOT_ACCESS_TOKEN: hs.accessToken } };
+  }
+  const kl = new KlaviyoSandbox();
+  await kl.start();
   for (const w of parseRateWindows(config.klaviyoBulk, "klaviyo bulk") ?? []) {
-    sb.klaviyo.rateLimit({ limit: w.limit, windowMs: w.windowMs, path: "/api/profile-bulk-import-jobs" });
+    kl.rateLimit({ limit: w.limit, windowMs: w.windowMs, path: "/api/profile-bulk-import-jobs" });
   }
   for (const w of parseRateWindows(config.klaviyoEvents, "klaviyo events") ?? []) {
-    sb.klaviyo.rateLimit({ limit: w.limit, windowMs: w.windowMs, path: "/api/event-bulk-create-jobs" });
+    kl.rateLimit({ limit: w.limit, windowMs: w.windowMs, path: "/api/event-bulk-create-jobs" });
   }
-  return sb;
+  return { server: kl, env: { KLAVIYO_BASE_URL: kl.baseUrl, KLAVIYO_API_KEY: kl.apiKey } };
 }
 
 /** Calls per route, accumulated while the recorded requests are dropped every second (memory stays flat). */
@@ -82,21 +94,22 @@ class Tally {
 }
 
 if (process.send) {
-  let sb: Sandbox | undefined;
-  let tallies: Record<string, Tally> = {};
+  let server: SandboxServer | undefined;
+  let tally: Tally | undefined;
   let timer: NodeJS.Timeout | undefined;
-  process.on("message", async (msg: { type: string; config?: BenchSandboxConfig }) => {
-    if (msg.type === "start" && msg.config) {
-      sb = await start(msg.config);
-      tallies = { fashionai: new Tally(sb.fashionai), hubspot: new Tally(sb.hubspot), klaviyo: new Tally(sb.klaviyo) };
-      tallies.hubspot!.collect(); // seeding is not traffic
-      timer = setInterval(() => Object.values(tallies).forEach((t) => t.collect()), 1000);
-      process.send!({ type: "ready", env: sb.env });
+  process.on("message", async (msg: { type: string; service?: BenchService; config?: BenchSandboxConfig }) => {
+    if (msg.type === "start" && msg.service && msg.config) {
+      const started = await start(msg.service, msg.config);
+      server = started.server;
+      tally = new Tally(server);
+      tally.collect(); // seeding is not traffic
+      timer = setInterval(() => tally!.collect(), 1000);
+      process.send!({ type: "ready", env: started.env });
     } else if (msg.type === "stats") {
-      process.send!({ type: "stats", stats: Object.fromEntries(Object.entries(tallies).map(([k, t]) => [k, t.stats()])) });
+      process.send!({ type: "stats", stats: tally!.stats() });
     } else if (msg.type === "stop") {
       if (timer) clearInterval(timer);
-      await sb?.close();
+      await server?.close();
       process.exit(0);
     }
   });

@@ -1,36 +1,37 @@
-// npm run bench [-- --records 100000] [--source hubspot|file] [--fashionai-rate 400] [--hubspot 100/10s]
-//                  [--klaviyo-bulk 10/s,150/m] [--klaviyo-events 10/s,150/m] [--not-found-every 50] [--json]
+// npm run bench [-- --records 100000] [--source hubspot|file] [--fashionai-rate 300] [--hubspot 100/10s]
+//                  [--klaviyo-bulk 10/s,150/m] [--klaviyo-events 10/s,150/m] [--not-found-every 50]
+//                  [--heap-mb 128|0] [--max-in-flight N] [--json]
 //
-// A local backfill of a generated audience against the stand-ins, each rate-limited like the vendor (the
-// stand-ins run in a child process, so the backfill's memory is measured alone). The backfill knows HubSpot's
-// and Klaviyo's published limits (it is configured with them, as in production) but NOT Fashion.AI's: that one
-// it has to find from 429s. Reports records/s, the ratio to the bound the configured limits allow, API calls per
-// 1,000 records per service, HubSpot upserts per 100 written records, and peak RSS.
+// A local backfill of a generated audience against the stand-ins, each rate-limited like the vendor. Each stand-in
+// runs in its own process and so does the backfill (bench-backfill.ts), whose peak RSS is the one reported. The
+// backfill knows HubSpot's and Klaviyo's published limits (it is configured with them, as in production) but NOT
+// Fashion.AI's: that one it has to find from 429s. Reports records/s, the ratio to the bound the configured limits
+// allow, API calls per 1,000 records per service, HubSpot upserts per 100 written records, and peak RSS.
+// BENCH_TRACE=1 prints the Fashion.AI gate and memory every 2 s.
 import { fork } from "node:child_process";
 import { mkdtempSync, rmSync, createWriteStream } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../src/config.js";
-import { loadVendorLimits, sustainedRate } from "../src/backfill/limits.js";
-import { createLocalBackfill, type SourceSpec } from "../src/backfill/setup.js";
-import type { BackfillReport } from "../src/backfill/local.js";
-import { createLogger } from "../src/util/log.js";
+import { sustainedRate } from "../src/backfill/limits.js";
+import type { SourceSpec } from "../src/backfill/setup.js";
 import { parseRateWindows } from "../src/util/rate.js";
+import type { BenchJob, BenchRun } from "./bench-backfill.js";
 import { KLAVIYO_JOB_MAX_BYTES } from "../connectors/klaviyo/bulk.js";
-import { benchEmail, type BenchSandboxConfig, type ServiceStats } from "./bench-sandbox.js";
+import { benchEmail, type BenchSandboxConfig, type BenchService, type ServiceStats } from "./bench-sandbox.js";
 
 const { values } = parseArgs({
   options: {
     records: { type: "string", default: "10000" },
     source: { type: "string", default: "hubspot" },
-    "fashionai-rate": { type: "string", default: "400" },
+    "fashionai-rate": { type: "string", default: "300" },
     hubspot: { type: "string", default: "100/10s" },
     "klaviyo-bulk": { type: "string", default: "10/s,150/m" },
     "klaviyo-events": { type: "string", default: "10/s,150/m" },
     "not-found-every": { type: "string", default: "50" },
     "max-in-flight": { type: "string" },
+    "heap-mb": { type: "string", default: "128" },
     json: { type: "boolean", default: false },
   },
 });
@@ -44,12 +45,14 @@ if (values.source !== "hubspot" && values.source !== "file") throw new Error("be
 const say = (s: string) => process.stderr.write(s + "\n");
 
 async function main() {
-  const child = fork(fileURLToPath(new URL("./bench-sandbox.ts", import.meta.url)), [], {
-    execArgv: ["--import", "tsx", "--max-old-space-size=6144"],
+  const services: BenchService[] = ["fashionai", "hubspot", "klaviyo"];
+  const children = Object.fromEntries(services.map((s) => [s, fork(fileURLToPath(new URL("./bench-sandbox.ts", import.meta.url)), [], {
+    execArgv: ["--import", "tsx", "--max-old-space-size=4096"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  const ask = <T>(msg: object, type: string) =>
+  })])) as Record<BenchService, ReturnType<typeof fork>>;
+  const ask = <T>(service: BenchService, msg: object, type: string) =>
     new Promise<T>((resolve) => {
+      const child = children[service];
       const on = (m: { type: string } & T) => {
         if (m.type === type) {
           child.off("message", on);
@@ -66,7 +69,8 @@ async function main() {
       hubspot: values.hubspot, klaviyoBulk: values["klaviyo-bulk"], klaviyoEvents: values["klaviyo-events"],
     };
     say(`bench: starting the stand-ins with ${records.toLocaleString("en-US")} records (source ${values.source}) …`);
-    const { env: sandboxEnv } = await ask<{ env: Record<string, string> }>({ type: "start", config: sandboxConfig }, "ready");
+    const ready = await Promise.all(services.map((service) => ask<{ env: Record<string, string> }>(service, { type: "start", service, config: sandboxConfig }, "ready")));
+    const sandboxEnv = Object.assign({}, ...ready.map((s) => s.env)) as Record<string, string>;
 
     let source: SourceSpec = { kind: "hubspot" };
     if (values.source === "file") {
@@ -83,45 +87,32 @@ async function main() {
       HUBSPOT_RATE_LIMIT: values.hubspot, KLAVIYO_BULK_RATE_LIMIT: values["klaviyo-bulk"], KLAVIYO_EVENTS_RATE_LIMIT: values["klaviyo-events"],
       FASHIONAI_RATE_LIMIT: "off",
     };
-    const config = loadConfig(env);
-    const limits = loadVendorLimits(env);
-    const log = createLogger({ level: "warn", json: true });
-    global.gc?.();
-    const baseRss = process.memoryUsage.rss();
-    let peakRss = baseRss;
-    let peakHeap = 0;
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage.rss());
-      if (process.env.BENCH_HEAP) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-    }, 100);
-    const backfill = createLocalBackfill(config, limits, {
-      source, dryRun: false, log, results: "problems",
-      ...(values["max-in-flight"] ? { maxInFlight: Number(values["max-in-flight"]) } : {}),
-      onProgress: (p) => {
-        if (process.stderr.isTTY) process.stderr.write(`\r${p.done.toLocaleString("en-US")} / ${records.toLocaleString("en-US")} done`);
-      },
+    // The backfill runs in its own process, so its RSS is measured alone, with the V8 heap cap under test.
+    const heapMb = Number(values["heap-mb"]);
+    const runner = fork(fileURLToPath(new URL("./bench-backfill.ts", import.meta.url)), [], {
+      execArgv: ["--import", "tsx", ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [])],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
-    say("bench: backfill running …");
-    const started = Date.now();
-    let report: BackfillReport;
-    try {
-      report = await backfill.run();
-    } finally {
-      await backfill.close();
-      clearInterval(sampler);
-    }
-    const elapsed = (Date.now() - started) / 1000;
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
-    if (process.stderr.isTTY) process.stderr.write("\r\x1b[2K");
-    const { stats } = await ask<{ stats: Record<string, ServiceStats> }>({ type: "stats" }, "stats");
-    const result = summarise(report, stats, elapsed, baseRss, peakRss);
-    if (process.env.BENCH_HEAP) say(`peak heapUsed ${Math.round(peakHeap / 1048576)} MB`);
+    say(`bench: backfill running (V8 old space ${heapMb > 0 ? `capped at ${heapMb} MB` : "default"}) …`);
+    const job: BenchJob = {
+      env, source, records, trace: !!process.env.BENCH_TRACE,
+      ...(values["max-in-flight"] ? { maxInFlight: Number(values["max-in-flight"]) } : {}),
+    };
+    const run = await new Promise<BenchRun>((resolve, reject) => {
+      runner.once("message", (m: { type: string; result: BenchRun }) => resolve(m.result));
+      runner.once("exit", (code) => reject(new Error(`the backfill process exited with code ${code} before reporting`)));
+      runner.send({ type: "run", job });
+    });
+    const elapsed = run.elapsedMs / 1000;
+    const stats = Object.fromEntries(await Promise.all(services.map(async (service) =>
+      [service, (await ask<{ stats: ServiceStats }>(service, { type: "stats" }, "stats")).stats] as const))) as Record<string, ServiceStats>;
+    const result = summarise(run, stats, elapsed, heapMb);
     if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
     else process.stdout.write(render(result) + "\n");
     const ok = result.targets.ratio && result.targets.hubspotCalls && result.targets.memory !== false;
-    process.exitCode = report.summary.failed > 0 || report.configError ? 1 : ok ? 0 : 1;
+    process.exitCode = run.summary.failed > 0 || run.configError ? 1 : ok ? 0 : 1;
   } finally {
-    child.send({ type: "stop" });
+    for (const child of Object.values(children)) child.send({ type: "stop" });
     rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -130,7 +121,8 @@ function sum(calls: Record<string, number>, match: (route: string) => boolean): 
   return Object.entries(calls).filter(([k]) => match(k)).reduce((n, [, v]) => n + v, 0);
 }
 
-function summarise(report: BackfillReport, stats: Record<string, ServiceStats>, elapsed: number, baseRss: number, peakRss: number) {
+function summarise(report: BenchRun, stats: Record<string, ServiceStats>, elapsed: number, heapMb: number) {
+  const { baseRss, peakRss } = report;
   const s = report.summary;
   const written = s.synced;
   const found = s.synced + s.failed; // every record with a profile is written (or failed while writing)
@@ -188,7 +180,7 @@ function summarise(report: BackfillReport, stats: Record<string, ServiceStats>, 
     hubspotUpsertsPer100Written: Math.round(upsertsPer100 * 1000) / 1000,
     klaviyoProfilesPerJob: Math.round(profilesPerJob),
     learned: report.stats.gates.filter((g) => g.rateLimited > 0 || g.ratePerSecond !== undefined),
-    memory: { baselineRssMb: Math.round(baseRss / 1048576), peakRssMb: peakMb },
+    memory: { baselineRssMb: Math.round(baseRss / 1048576), peakRssMb: peakMb, v8OldSpaceCapMb: heapMb > 0 ? heapMb : "default" },
     limits: {
       fashionai: `${faRate}/s (unknown to the backfill)`, hubspot: values.hubspot, klaviyoBulk: values["klaviyo-bulk"],
       klaviyoEvents: values["klaviyo-events"], klaviyoJobMaxBytes: KLAVIYO_JOB_MAX_BYTES,
@@ -214,7 +206,7 @@ function render(r: ReturnType<typeof summarise>): string {
     `Klaviyo jobs         ${r.calls.klaviyoJobs} (${r.klaviyoProfilesPerJob} profiles per job)`,
     `429s answered        Fashion.AI ${r.rateLimited429.fashionai}, HubSpot ${r.rateLimited429.hubspot}, Klaviyo ${r.rateLimited429.klaviyo}`,
     `rate control         ${r.learned.length ? r.learned.map((g) => `${g.name}: ${g.rateLimited} 429s seen, paused ${(g.pausedMs / 1000).toFixed(1)} s, rate now ${g.ratePerSecond ?? "unlimited"}/s`).join("; ") : "no 429s"}`,
-    `peak RSS             ${r.memory.peakRssMb} MB (baseline ${r.memory.baselineRssMb} MB)${r.targets.memory === undefined ? "" : `   ${r.targets.memory ? "✓" : "✗"} target < 200 MB at 100,000 records`}`,
+    `peak RSS             ${r.memory.peakRssMb} MB (baseline ${r.memory.baselineRssMb} MB, V8 old space ${r.memory.v8OldSpaceCapMb === "default" ? "default" : `--max-old-space-size=${r.memory.v8OldSpaceCapMb}`})${r.targets.memory === undefined ? "" : `   ${r.targets.memory ? "✓" : "✗"} target < 200 MB at 100,000 records`}`,
     `limits               Fashion.AI ${r.limits.fashionai}; HubSpot ${r.limits.hubspot}; Klaviyo bulk import ${r.limits.klaviyoBulk}; events ${r.limits.klaviyoEvents}`,
   ];
   return lines.join("\n");

@@ -266,4 +266,33 @@ describe("progress and rate control units", () => {
     expect(gate.stats().ratePerSecond).toBeUndefined();
     gate.close();
   });
+
+  it("an isolated 429 at the learned rate trims it without pausing the others; 429s that keep coming cut hard and pause", async () => {
+    let now = 0;
+    const gate = new RateGate({ name: "t", maxConcurrency: 8, holdMs: 60_000, now: () => now });
+    const limited = (retryAfterMs = 1000) => gate.run(async () => {
+      throw new SyncError("rate_limited", "fashionai", "429", { retryAfterMs });
+    }).catch(() => undefined);
+    for (let i = 0; i < 100; i++) await gate.run(async () => 1);
+    await limited(0); // the first 429: learn 95% of what was just accepted
+    const learned = gate.stats().ratePerSecond!;
+    expect(learned).toBe(95);
+    // Keep to the learned rate for a while, then one isolated 429 (jitter at the server).
+    for (let i = 0; i < 50; i++) {
+      now += 20;
+      await gate.run(async () => 1);
+    }
+    now += 3000;
+    await limited();
+    expect(gate.stats()).toMatchObject({ ratePerSecond: 94.1, pausedMs: 0 });
+    // Calls granted well after that cut still get 429s: the limit really is lower.
+    for (let i = 0; i < 8; i++) {
+      now += 150;
+      await limited();
+    }
+    const hard = gate.stats();
+    expect(hard.ratePerSecond).toBeCloseTo(94.05 * 0.75, 0);
+    expect(hard.pausedMs).toBeGreaterThan(0);
+    gate.close();
+  });
 });

@@ -4,10 +4,11 @@
 //   - fewer than `concurrency` calls are in flight (AIMD: cut by a quarter on a 429, +1 per `concurrency` successes),
 //   - every known rolling window (e.g. HubSpot's 100 per 10 s) has room, and
 //   - the learned rate allows it (unknown limits, e.g. Fashion.AI's: learned from the first 429 as 95% of the
-//     rate that was just accepted, cut by a further 20% each time 429s come back within the hold time, probed
-//     upwards again after a quiet spell, and dropped entirely once well clear of where it was cut).
+//     rate that was just accepted, cut a little more when 429s come back within the hold time — a lot more if
+//     they come in numbers — probed upwards again after a quiet spell, and dropped once well past where it
+//     was cut). See onRateLimited for when everything pauses for Retry-After.
 // Grants are FIFO, so no caller starves. Retrying is not done here: the caller's retry loop sleeps the
-// Retry-After and calls `run` again, which also waits for the pause.
+// Retry-After of the call that got the 429 and calls `run` again.
 
 import { ConfigError } from "../config.js";
 import { SyncError } from "../errors.js";
@@ -30,9 +31,9 @@ export interface RateGateOptions {
   windowSlackMs?: number;
   /** Learn a rate from 429s (default true). */
   adaptive?: boolean;
-  /** How long a learned rate is held before probing upwards (default 30 s). */
+  /** How long a learned rate is held before probing upwards (default 60 s). */
   holdMs?: number;
-  /** Probing speed: relative increase per second once the hold is over (default 0.02). */
+  /** Probing speed: relative increase per second once the hold is over (default 0.01). */
   probePerSecond?: number;
   log?: Logger;
   now?: () => number;
@@ -51,15 +52,25 @@ export interface RateGateStats {
 }
 
 interface Waiter {
-  resolve: () => void;
+  /** Resolved with the grant time. */
+  resolve: (grantedAt: number) => void;
 }
 
 const SUCCESS_WINDOW_MS = 1000;
-const BURST_MS = 10;
+const BURST_MS = 30;
 /** The learned rate, as a share of the rate accepted just before the first 429. */
 const FIRST_CUT = 0.95;
-/** Further cut when 429s come back within the hold time. */
-const REPEAT_CUT = 0.8;
+/** Cut for an isolated 429 while the gate kept to its rate (jitter at the server). */
+const JITTER_CUT = 0.99;
+/** Cut for a real overload (429s in numbers, or the gate was above its rate). */
+const ESCALATED_CUT = 0.75;
+/**
+ * 429s on calls granted well after a jitter cut (LATE_AFTER_MS) that show the limit really is lower: at least
+ * this many, and at least 5% of the rate. A server that stalled and then took a backlog at once rejects the
+ * calls of that backlog, not the ones sent half a second after the cut.
+ */
+const LATE_429S = 3;
+const LATE_AFTER_MS = 500;
 
 export class RateGate {
   readonly name: string;
@@ -79,6 +90,11 @@ export class RateGate {
   private cutFrom = 0;
   private lastProbeAt = 0;
   private readonly successes: number[] = [];
+  /** Grant times in the last second (was the gate keeping to its rate when a 429 came?). */
+  private readonly grants: number[] = [];
+  private episodeStart = 0;
+  private late429 = 0;
+  private episodeEscalated = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
   private calls = 0;
@@ -94,8 +110,8 @@ export class RateGate {
       windows: (options.windows ?? []).filter((w) => w.limit > 0 && w.windowMs > 0),
       windowSlackMs: options.windowSlackMs ?? 150,
       adaptive: options.adaptive ?? true,
-      holdMs: options.holdMs ?? 30_000,
-      probePerSecond: options.probePerSecond ?? 0.02,
+      holdMs: options.holdMs ?? 60_000,
+      probePerSecond: options.probePerSecond ?? 0.01,
     };
     this.log = options.log;
     this.now = options.now ?? Date.now;
@@ -105,13 +121,13 @@ export class RateGate {
 
   /** Runs `fn` when the gate allows, and learns from its outcome (a SyncError of kind rate_limited is a 429). */
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    await this.acquire();
+    const grantedAt = await this.acquire();
     try {
       const out = await fn();
       this.onSuccess();
       return out;
     } catch (err) {
-      if (err instanceof SyncError && err.kind === "rate_limited") this.onRateLimited(err.retryAfterMs);
+      if (err instanceof SyncError && err.kind === "rate_limited") this.onRateLimited(err.retryAfterMs, grantedAt);
       throw err;
     } finally {
       this.inFlight -= 1;
@@ -132,7 +148,7 @@ export class RateGate {
     this.timer = undefined;
   }
 
-  private acquire(): Promise<void> {
+  private acquire(): Promise<number> {
     return new Promise((resolve) => {
       this.queue.push({ resolve });
       this.pump();
@@ -151,7 +167,7 @@ export class RateGate {
       }
       const waiter = this.queue.shift()!;
       this.grant(now);
-      waiter.resolve();
+      waiter.resolve(now);
     }
   }
 
@@ -176,13 +192,17 @@ export class RateGate {
     if (Number.isFinite(this.rate)) {
       this.probe(now);
       const spacing = 1000 / this.rate;
-      // A small burst allowance (~10 ms worth) keeps pacing smooth without sleeping for every call.
+      // A small burst allowance (~30 ms worth, inside the margin below the learned limit) keeps pacing smooth without sleeping for every call.
       wait = Math.max(wait, this.nextAt - now - Math.max(spacing, BURST_MS));
     }
     return wait;
   }
 
   private grant(now: number): void {
+    if (Number.isFinite(this.rate)) {
+      this.grants.push(now);
+      while (this.grants.length > 0 && this.grants[0]! <= now - SUCCESS_WINDOW_MS) this.grants.shift();
+    }
     this.inFlight += 1;
     this.calls += 1;
     for (const log of this.sends) log.push(now);
@@ -198,36 +218,73 @@ export class RateGate {
     }
   }
 
-  private onRateLimited(retryAfterMs: number | undefined): void {
+  /**
+   * A 429. The call that got it waits its own Retry-After (the caller's retry loop sleeps it). The gate cuts once
+   * per episode (the calls already in flight when the first 429 came back belong to it):
+   *  - the first 429 ever, or one after probing upwards: to 97% of the rate just accepted, and everything pauses
+   *    until Retry-After (the server's window is full);
+   *  - another within the hold time while the gate kept to its rate: by 1%, without pausing the others — an
+   *    isolated 429 at a rate that held for a while is most likely arrival jitter at the server;
+   *  - but if calls granted well after that cut keep getting 429s, the limit really is lower: a further 25% and
+   *    a pause.
+   * Concurrency is cut by a quarter each episode.
+   */
+  private onRateLimited(retryAfterMs: number | undefined, grantedAt: number): void {
     const now = this.now();
     this.rateLimited += 1;
     const pause = Math.max(0, retryAfterMs ?? 1000);
-    const until = now + pause;
-    if (until > this.pausedUntil) {
-      this.pausedMs += Math.max(0, until - Math.max(now, this.pausedUntil));
-      this.pausedUntil = until;
+    if (now < this.episodeUntil) {
+      // Same episode. Calls granted after the cut that still get 429s mean the cut was not enough.
+      if (grantedAt > this.episodeStart + LATE_AFTER_MS) this.late429 += 1;
+      if (this.late429 >= Math.max(LATE_429S, this.rate * 0.05) && !this.episodeEscalated && this.opts.adaptive && Number.isFinite(this.rate)) {
+        this.episodeEscalated = true;
+        this.rate = Math.max(0.2, this.rate * ESCALATED_CUT);
+        this.pauseFor(now, pause);
+        this.episodeUntil = Math.max(this.episodeUntil, now + Math.max(pause, 250));
+        this.log?.warn("rate limited again: slowing down further", { api: this.name, ratePerSecond: Math.round(this.rate * 10) / 10 });
+      }
+      return;
     }
-    // Calls already in flight when the first 429 came back belong to the same episode: cut once.
-    if (now < this.episodeUntil) return;
-    this.episodeUntil = now + Math.max(pause, 250);
+    this.episodeStart = now;
+    this.episodeUntil = now + Math.max(pause, 2000);
+    this.episodeEscalated = false;
+    this.late429 = 0;
     this.concurrency = Math.max(this.opts.minConcurrency, Math.floor(this.concurrency * 0.75));
-    if (!this.opts.adaptive) return;
+    if (!this.opts.adaptive) {
+      this.pauseFor(now, pause);
+      return;
+    }
     while (this.successes.length > 0 && this.successes[0]! <= now - SUCCESS_WINDOW_MS) this.successes.shift();
+    while (this.grants.length > 0 && this.grants[0]! <= now - SUCCESS_WINDOW_MS) this.grants.shift();
     const measured = this.successes.length * (1000 / SUCCESS_WINDOW_MS);
-    const recent = now - this.lastCutAt < this.opts.holdMs;
+    const granted = this.grants.length * (1000 / SUCCESS_WINDOW_MS);
+    const withinHold = Number.isFinite(this.rate) && now - this.lastCutAt < this.opts.holdMs;
     const before = this.rate;
     let next: number;
-    if (recent && Number.isFinite(this.rate)) next = this.rate * REPEAT_CUT;
-    else if (measured > 0) next = Math.min(measured * FIRST_CUT, Number.isFinite(this.rate) ? this.rate : Infinity);
-    else next = Number.isFinite(this.rate) ? this.rate * REPEAT_CUT : 1;
+    let jitter = false;
+    if (withinHold && granted <= this.rate * 1.05) {
+      next = this.rate * JITTER_CUT;
+      jitter = true;
+    } else if (withinHold) next = this.rate * ESCALATED_CUT;
+    else if (measured > 0) next = Number.isFinite(this.rate) ? Math.min(measured * FIRST_CUT, this.rate) : measured * FIRST_CUT;
+    else next = Number.isFinite(this.rate) ? this.rate * ESCALATED_CUT : 1;
     this.rate = Math.max(0.2, next);
+    if (!jitter) this.pauseFor(now, pause);
     this.cutFrom = Math.max(measured, Number.isFinite(before) ? before : 0);
     this.lastCutAt = now;
     this.lastProbeAt = now;
-    this.nextAt = this.pausedUntil;
     this.log?.warn("rate limited: slowing down", {
       api: this.name, retryAfterMs: pause, ratePerSecond: Math.round(this.rate * 10) / 10, concurrency: Math.floor(this.concurrency),
+      pausedAll: !jitter,
     });
+  }
+
+  private pauseFor(now: number, pause: number): void {
+    const until = now + pause;
+    if (until <= this.pausedUntil) return;
+    this.pausedMs += Math.max(0, until - Math.max(now, this.pausedUntil));
+    this.pausedUntil = until;
+    this.nextAt = Math.max(this.nextAt, until);
   }
 
   /** After a quiet hold, raise the learned rate a little each second; drop it once well past where it was cut. */
