@@ -200,7 +200,9 @@ class LocalBackfill {
     } catch (err) {
       if (!this.stopOn(err)) throw err;
     }
-    // Whatever is still buffered goes out now (or fails as not attempted after a stop).
+    // The source is read: the Klaviyo job filling up goes now, alongside the last fetches (which make a small last
+    // job), rather than after them. Then whatever is still buffered goes out (or fails as not attempted).
+    this.flushKlaviyo();
     await this.settle();
     while (this.hsBuffer.length > 0 || this.klBuffer.length > 0) {
       this.flushHubSpot();
