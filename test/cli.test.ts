@@ -16,11 +16,11 @@ const SAMPLE: string[] = (JSON.parse(readFileSync(join(OWN_PROFILES_DIR, "index.
   .map((row) => row.email)
   .filter((e): e is string => !!e);
 
-// Credentials of the redaction run: realistic-looking, and echoed back by the stand-ins' scripted faults.
+// Credentials of the redaction run: shaped like real ones (but plainly fake, so no secret scanner flags them), and echoed back by the stand-ins' scripted faults.
 const SECRET = {
   fashionai: "fai_app_7Jq2LmX9pR4sT8vW1yZ3",
-  hubspot: "pat-na1-0b5e7c2d-91f4-4a3b-8e6d-2c7f1a9b3e5d",
-  klaviyo: "pk_4f8e2a9c1b7d3e6f0a5b8c2d9e1f7a3b",
+  hubspot: "pat-na1-fake-token-for-redaction-tests-0001",
+  klaviyo: "pk_fake_key_for_redaction_tests_0001",
 };
 
 type Env = Record<string, string | undefined>;

@@ -46,7 +46,7 @@ describe("createLogger", () => {
   });
 
   it("redacts registered secrets in the message, fields, nested objects and error stacks", () => {
-    const secret = "pat-na1-5e6f7a8b-0000-4c1d-9e2f-abcdefabcdef";
+    const secret = "pat-na1-fake-token-for-logging-tests-0001";
     registerSecret(secret);
     const { log, lines } = capture({ level: "debug" });
     log.info(`token ${secret}`, { token: secret, nested: { deep: [secret] } });
