@@ -274,9 +274,9 @@ describe("progress and rate control units", () => {
       throw new SyncError("rate_limited", "fashionai", "429", { retryAfterMs });
     }).catch(() => undefined);
     for (let i = 0; i < 100; i++) await gate.run(async () => 1);
-    await limited(0); // the first 429: learn 95% of what was just accepted
+    await limited(0); // the first 429: learn 97% of what was just accepted
     const learned = gate.stats().ratePerSecond!;
-    expect(learned).toBe(95);
+    expect(learned).toBe(97);
     // Keep to the learned rate for a while, then one isolated 429 (jitter at the server).
     for (let i = 0; i < 50; i++) {
       now += 20;
@@ -284,15 +284,32 @@ describe("progress and rate control units", () => {
     }
     now += 3000;
     await limited();
-    expect(gate.stats()).toMatchObject({ ratePerSecond: 94.1, pausedMs: 0 });
+    expect(gate.stats()).toMatchObject({ ratePerSecond: 96, pausedMs: 0 });
     // Calls granted well after that cut still get 429s: the limit really is lower.
     for (let i = 0; i < 8; i++) {
       now += 150;
       await limited();
     }
     const hard = gate.stats();
-    expect(hard.ratePerSecond).toBeCloseTo(94.05 * 0.75, 0);
+    expect(hard.ratePerSecond).toBeCloseTo(96.03 * 0.75, 0);
     expect(hard.pausedMs).toBeGreaterThan(0);
+    gate.close();
+  });
+
+  it("a jitter trim is undone after 10 s without a 429", async () => {
+    let now = 0;
+    const gate = new RateGate({ name: "t", maxConcurrency: 8, holdMs: 60_000, now: () => now });
+    const limited = () => gate.run(async () => {
+      throw new SyncError("rate_limited", "fashionai", "429", { retryAfterMs: 0 });
+    }).catch(() => undefined);
+    for (let i = 0; i < 100; i++) await gate.run(async () => 1);
+    await limited();
+    now += 3000;
+    await limited();
+    expect(gate.stats().ratePerSecond).toBe(96);
+    now += 10_500;
+    await gate.run(async () => 1);
+    expect(gate.stats().ratePerSecond).toBe(97);
     gate.close();
   });
 });

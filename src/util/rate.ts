@@ -59,9 +59,11 @@ interface Waiter {
 const SUCCESS_WINDOW_MS = 1000;
 const BURST_MS = 30;
 /** The learned rate, as a share of the rate accepted just before the first 429. */
-const FIRST_CUT = 0.95;
+const FIRST_CUT = 0.97;
 /** Cut for an isolated 429 while the gate kept to its rate (jitter at the server). */
 const JITTER_CUT = 0.99;
+/** A trim is undone after this long without a 429. */
+const TRIM_RECOVERY_MS = 10_000;
 /** Cut for a real overload (429s in numbers, or the gate was above its rate). */
 const ESCALATED_CUT = 0.75;
 /**
@@ -93,6 +95,9 @@ export class RateGate {
   /** Grant times in the last second (was the gate keeping to its rate when a 429 came?). */
   private readonly grants: number[] = [];
   private episodeStart = 0;
+  /** The pace set by the last real cut (or probing); jitter trims go below it for a while. */
+  private base = Infinity;
+  private lastTrimAt = -Infinity;
   private late429 = 0;
   private episodeEscalated = false;
   private timer: NodeJS.Timeout | undefined;
@@ -223,8 +228,8 @@ export class RateGate {
    * per episode (the calls already in flight when the first 429 came back belong to it):
    *  - the first 429 ever, or one after probing upwards: to 97% of the rate just accepted, and everything pauses
    *    until Retry-After (the server's window is full);
-   *  - another within the hold time while the gate kept to its rate: by 1%, without pausing the others — an
-   *    isolated 429 at a rate that held for a while is most likely arrival jitter at the server;
+   *  - another within the hold time while the gate kept to its rate: a 1% trim, without pausing the others and
+   *    undone after 10 s without a 429 — an isolated 429 at a rate that held is most likely arrival jitter;
    *  - but if calls granted well after that cut keep getting 429s, the limit really is lower: a further 25% and
    *    a pause.
    * Concurrency is cut by a quarter each episode.
@@ -239,6 +244,9 @@ export class RateGate {
       if (this.late429 >= Math.max(LATE_429S, this.rate * 0.05) && !this.episodeEscalated && this.opts.adaptive && Number.isFinite(this.rate)) {
         this.episodeEscalated = true;
         this.rate = Math.max(0.2, this.rate * ESCALATED_CUT);
+        this.base = this.rate;
+        this.lastCutAt = now;
+        this.lastProbeAt = now;
         this.pauseFor(now, pause);
         this.episodeUntil = Math.max(this.episodeUntil, now + Math.max(pause, 250));
         this.log?.warn("rate limited again: slowing down further", { api: this.name, ratePerSecond: Math.round(this.rate * 10) / 10 });
@@ -261,21 +269,25 @@ export class RateGate {
     const withinHold = Number.isFinite(this.rate) && now - this.lastCutAt < this.opts.holdMs;
     const before = this.rate;
     let next: number;
-    let jitter = false;
-    if (withinHold && granted <= this.rate * 1.05) {
-      next = this.rate * JITTER_CUT;
-      jitter = true;
-    } else if (withinHold) next = this.rate * ESCALATED_CUT;
+    if (withinHold && granted <= this.rate * 1.1) {
+      // A trim, not a new limit: undone after a quiet spell (see probe), and the hold keeps running.
+      this.rate = Math.max(0.2, this.rate * JITTER_CUT);
+      this.lastTrimAt = now;
+      this.log?.warn("rate limited: trimming the pace", { api: this.name, ratePerSecond: Math.round(this.rate * 10) / 10 });
+      return;
+    }
+    if (withinHold) next = this.rate * ESCALATED_CUT;
     else if (measured > 0) next = Number.isFinite(this.rate) ? Math.min(measured * FIRST_CUT, this.rate) : measured * FIRST_CUT;
     else next = Number.isFinite(this.rate) ? this.rate * ESCALATED_CUT : 1;
     this.rate = Math.max(0.2, next);
-    if (!jitter) this.pauseFor(now, pause);
+    this.base = this.rate;
+    this.pauseFor(now, pause);
     this.cutFrom = Math.max(measured, Number.isFinite(before) ? before : 0);
     this.lastCutAt = now;
     this.lastProbeAt = now;
     this.log?.warn("rate limited: slowing down", {
       api: this.name, retryAfterMs: pause, ratePerSecond: Math.round(this.rate * 10) / 10, concurrency: Math.floor(this.concurrency),
-      pausedAll: !jitter,
+      acceptedLastSecond: measured, sentLastSecond: granted,
     });
   }
 
@@ -289,10 +301,16 @@ export class RateGate {
 
   /** After a quiet hold, raise the learned rate a little each second; drop it once well past where it was cut. */
   private probe(now: number): void {
+    // Jitter trims are undone one by one after quiet spells, back to the learned pace.
+    if (this.rate < this.base && now - this.lastTrimAt >= TRIM_RECOVERY_MS) {
+      this.rate = Math.min(this.base, this.rate / JITTER_CUT);
+      this.lastTrimAt = now;
+    }
     if (now - this.lastCutAt < this.opts.holdMs) return;
     const dt = (now - Math.max(this.lastProbeAt, this.lastCutAt + this.opts.holdMs)) / 1000;
     if (dt <= 0) return;
     this.rate *= 1 + this.opts.probePerSecond * dt;
+    this.base = Math.max(this.base, this.rate);
     this.lastProbeAt = now;
     if (this.rate > this.cutFrom * 2 + 1) {
       this.rate = Infinity;
