@@ -1,18 +1,14 @@
 // The HubSpot writer (schema sync + batch upsert) over real HTTP against the HubSpot stand-in.
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.js";
-import { createRuntime, type Runtime, type RuntimeOptions } from "../src/runtime.js";
+import { describe, expect, it } from "vitest";
+import { FIXTURES, useStandIns } from "./helpers/stand-ins.js";
 import { runSync } from "../src/pipeline/sync.js";
 import type { SyncRequest } from "../src/pipeline/types.js";
-import { silentLogger } from "../src/util/log.js";
 import { parseProfileBody } from "../src/fashionai/schema.js";
 import { mapToHubSpot } from "../connectors/hubspot/mapping.js";
 import { batchesByUniqueEmail } from "../connectors/shared/writer.js";
-import { startSandbox, type RecordedRequest, type Sandbox, type SandboxOptions } from "../src/sandbox/index.js";
+import { type RecordedRequest, type Sandbox } from "../src/sandbox/index.js";
 
-const FIXTURES = fileURLToPath(new URL("../fixtures/profiles", import.meta.url));
 const INDEX = JSON.parse(readFileSync(`${FIXTURES}/index.json`, "utf8")) as Array<{ file: string; email: string }>;
 const EMAILS = INDEX.map((e) => e.email);
 const CAMILA = "camila.ferraz@example.com";
@@ -44,24 +40,7 @@ const SCHEMA: Record<string, [string, string]> = {
   fashionai_sincronizado_em: ["datetime", "date"],
 };
 
-const open: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  while (open.length > 0) await open.pop()!.close();
-});
-
-async function sandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  const sb = await startSandbox({ profilesDir: FIXTURES, ...opts });
-  open.push(sb);
-  return sb;
-}
-
-/** A HubSpot-only runtime unless told otherwise. */
-function runtime(sb: Sandbox, env: Record<string, string | undefined> = {}, opts: Partial<RuntimeOptions> = {}): Runtime {
-  const config = loadConfig({ ...sb.env, FASHIONAI_SYNC_RETRY_BASE_MS: "10", ...env });
-  const rt = createRuntime(config, { log: silentLogger, to: ["hubspot"], ...opts });
-  open.push(rt);
-  return rt;
-}
+const { sandbox, runtime } = useStandIns({ to: ["hubspot"] });
 
 function fixtureBody(file: string): { userProfileId: string; profile: Record<string, any> } {
   return JSON.parse(readFileSync(`${FIXTURES}/${file}`, "utf8"));

@@ -1,16 +1,12 @@
 // The Klaviyo writer (profile import + Novo Comportamento event) over real HTTP against the Klaviyo stand-in.
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.js";
-import { createRuntime, type Runtime, type RuntimeOptions } from "../src/runtime.js";
+import { describe, expect, it } from "vitest";
+import { FIXTURES, useStandIns } from "./helpers/stand-ins.js";
 import { runSync } from "../src/pipeline/sync.js";
-import { silentLogger } from "../src/util/log.js";
 import { parseProfileBody } from "../src/fashionai/schema.js";
 import { mapToKlaviyo, novoComportamentoUniqueId } from "../connectors/klaviyo/mapping.js";
-import { startSandbox, type RecordedRequest, type Sandbox, type SandboxOptions } from "../src/sandbox/index.js";
+import { type RecordedRequest, type Sandbox } from "../src/sandbox/index.js";
 
-const FIXTURES = fileURLToPath(new URL("../fixtures/profiles", import.meta.url));
 const INDEX = JSON.parse(readFileSync(`${FIXTURES}/index.json`, "utf8")) as Array<{ file: string; email: string }>;
 const CAMILA = "camila.ferraz@example.com"; // novo_comportamento: true
 const BEATRIZ = "beatriz.nogueira@example.com"; // novo_comportamento: "true" (string)
@@ -21,24 +17,7 @@ const METRIC = "Fashion.AI Novo Comportamento";
 const PROFILE_IMPORT = "POST /api/profile-import";
 const EVENTS = "POST /api/events";
 
-const open: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  while (open.length > 0) await open.pop()!.close();
-});
-
-async function sandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  const sb = await startSandbox({ profilesDir: FIXTURES, ...opts });
-  open.push(sb);
-  return sb;
-}
-
-/** A Klaviyo-only runtime unless told otherwise. */
-function runtime(sb: Sandbox, env: Record<string, string | undefined> = {}, opts: Partial<RuntimeOptions> = {}): Runtime {
-  const config = loadConfig({ ...sb.env, FASHIONAI_SYNC_RETRY_BASE_MS: "10", ...env });
-  const rt = createRuntime(config, { log: silentLogger, to: ["klaviyo"], ...opts });
-  open.push(rt);
-  return rt;
-}
+const { sandbox, runtime } = useStandIns({ to: ["klaviyo"] });
 
 function fixtureText(email: string): string {
   const entry = INDEX.find((e) => e.email === email)!;

@@ -1,38 +1,14 @@
 // The whole pipeline (validate → fetch → map → write) over real HTTP against the local stand-ins.
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.js";
-import { createRuntime, type Runtime, type RuntimeOptions } from "../src/runtime.js";
+import { describe, expect, it } from "vitest";
+import { fixture, useStandIns } from "./helpers/stand-ins.js";
 import { runSync } from "../src/pipeline/sync.js";
 import type { SyncReport, SyncRequest } from "../src/pipeline/types.js";
-import { silentLogger } from "../src/util/log.js";
-import { startSandbox, type Sandbox, type SandboxOptions } from "../src/sandbox/index.js";
+import type { Sandbox } from "../src/sandbox/index.js";
 
-const FIXTURES = fileURLToPath(new URL("../fixtures/profiles", import.meta.url));
 const CAMILA = "camila.ferraz@example.com"; // novo_comportamento: true
 const GUSTAVO = "gustavo.teixeira@example.com"; // novo_comportamento: false
 
-const open: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  while (open.length > 0) await open.pop()!.close();
-});
-
-async function sandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  const sb = await startSandbox({ profilesDir: FIXTURES, ...opts });
-  open.push(sb);
-  return sb;
-}
-
-function runtime(sb: Sandbox, env: Record<string, string | undefined> = {}, opts: Partial<RuntimeOptions> = {}): Runtime {
-  const rt = createRuntime(loadConfig({ ...sb.env, FASHIONAI_SYNC_RETRY_BASE_MS: "10", ...env }), { log: silentLogger, ...opts });
-  open.push(rt);
-  return rt;
-}
-
-function fixture(file: string): unknown {
-  return JSON.parse(readFileSync(`${FIXTURES}/${file}`, "utf8"));
-}
+const { sandbox, runtime } = useStandIns();
 
 /** Requests that reached HubSpot or Klaviyo (any route). */
 function crmTraffic(sb: Sandbox): number {
