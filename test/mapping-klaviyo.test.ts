@@ -11,22 +11,10 @@ import { parseProfileBody } from "../src/fashionai/schema.js";
 import { FIELD_KEYS } from "../src/mapping/fields.js";
 import type { ParsedProfile } from "../src/profile/types.js";
 import { HAS_SHARED, SHARED_DIR, SKIP_SHARED_REASON } from "./helpers/shared.js";
+import { ctx, profileWith, nfcKeys } from "./helpers/profiles.js";
 
 const SHARED = pathToFileURL(`${SHARED_DIR}/`);
 const OWN_FIXTURES = new URL("../fixtures/profiles/", import.meta.url);
-const ctx = { syncedAt: new Date("2025-03-04T05:06:07.089Z") };
-
-function profileWith(profile: Record<string, unknown>, userProfileId = "fp_test"): ParsedProfile {
-  return { userProfileId, profile } as ParsedProfile;
-}
-
-function nfcKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(nfcKeys);
-  if (v !== null && typeof v === "object") {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.normalize("NFC"), nfcKeys(x)]));
-  }
-  return v;
-}
 
 const momento = {
   navegacoes: ["01/02: visualizou Blazer", "02/02: buscou calça"],

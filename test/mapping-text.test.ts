@@ -12,13 +12,8 @@ import {
   truncateForHubSpot,
 } from "../src/mapping/text.js";
 import { FIELDS, FIELD_KEYS, extractFields, fieldSpec, occasionLine } from "../src/mapping/fields.js";
-import type { ParsedProfile } from "../src/profile/types.js";
+import { ctx, profileWith } from "./helpers/profiles.js";
 
-const ctx = { syncedAt: new Date("2025-03-04T05:06:07.089Z") };
-
-function profileWith(profile: Record<string, unknown>, userProfileId = "fp_test"): ParsedProfile {
-  return { userProfileId, profile } as ParsedProfile;
-}
 
 describe("cleanText", () => {
   it("trims and collapses runs of spaces", () => {
